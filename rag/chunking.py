@@ -1,0 +1,74 @@
+"""Sentence-aware passages with character offsets into the article text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pysbd
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    start: int  # article.text[start:end] == text
+    end: int
+
+
+@lru_cache(maxsize=16)
+def _segmenter(language: str) -> pysbd.Segmenter:
+    try:
+        return pysbd.Segmenter(language=language, clean=False, char_span=True)
+    except ValueError:  # pysbd has no rules for this language
+        return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentence_spans(text: str, language: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, never crossing a line break, without surrounding spaces."""
+    spans = []
+    for line in re.finditer(r"[^\n]+", text):
+        for sentence in _segmenter(language).segment(line.group()):
+            start, end = line.start() + sentence.start, line.start() + sentence.end
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if end > start:
+                spans.append((start, end))
+    return spans
+
+
+def _split_long(start: int, end: int, text: str, max_chars: int) -> list[tuple[int, int]]:
+    """Cut a sentence longer than max_chars at spaces."""
+    pieces = []
+    while end - start > max_chars:
+        cut = text.rfind(" ", start, start + max_chars)
+        cut = cut if cut > start else start + max_chars
+        pieces.append((start, cut))
+        start = cut + 1 if text[cut] == " " else cut
+    pieces.append((start, end))
+    return pieces
+
+
+def chunk(text: str, language: str, max_chars: int, skip_first_line: bool = True) -> list[Chunk]:
+    """Pack whole sentences into passages of at most max_chars (a longer sentence is cut at spaces).
+
+    The first line (the title) is skipped: it is embedded with every passage instead.
+
+    >>> [c.text for c in chunk("Title\\nOne. Two.\\nThree.", "en", max_chars=9)]
+    ['One. Two.', 'Three.']
+    """
+    body_start = text.find("\n") + 1 if skip_first_line and "\n" in text else 0
+    spans = [piece for s, e in sentence_spans(text, language) if s >= body_start for piece in _split_long(s, e, text, max_chars)]
+    chunks, current = [], None
+    for start, end in spans:
+        if current and end - current[0] <= max_chars:
+            current = (current[0], end)
+        else:
+            if current:
+                chunks.append(current)
+            current = (start, end)
+    if current:
+        chunks.append(current)
+    return [Chunk(text[s:e], s, e) for s, e in chunks]

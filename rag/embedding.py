@@ -1,0 +1,36 @@
+"""Sentence embeddings with explicit query and document prompts."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local folders only; a hub id needs the user to unset this
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+
+
+class Embedder:
+    """Encode questions and passages into normalised vectors.
+
+    >>> embedder = Embedder("path/to/embeddinggemma-300m")            # doctest: +SKIP
+    >>> embedder.encode_query("Wie viel hat Microsoft investiert?").shape  # doctest: +SKIP
+    (768,)
+    """
+
+    def __init__(self, source: str, threads: int):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(threads)
+        self.model = SentenceTransformer(source, device="cpu")
+        self.identity = f"{source}|dim={self.model.get_embedding_dimension()}"
+
+    def encode_query(self, question: str) -> np.ndarray:
+        prompt_name = "query" if "query" in self.model.prompts else None
+        return self.model.encode(question, prompt_name=prompt_name, normalize_embeddings=True, convert_to_numpy=True)
+
+    def encode_documents(self, texts: list[str], title: str, batch_size: int = 8) -> np.ndarray:
+        # EmbeddingGemma's document prompt has a title slot ("title: none | text: "): fill it in.
+        prompt = self.model.prompts.get("document", "").replace("title: none", f"title: {title}")
+        return self.model.encode(texts, prompt=prompt, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)

@@ -1,0 +1,45 @@
+"""One frozen settings object, read from the environment (prefix ``RAG_``) or a TOML file.
+
+Create it at the boundary (CLI, UI, eval) and pass it explicitly into the library.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-news"
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant. Defaults work offline on a 2-core CPU.
+
+    >>> Settings(top_k=3).top_k
+    3
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True, extra="forbid", toml_file=os.environ.get("RAG_CONFIG", "rag.toml"))
+
+    corpus: Path = Field(Path("seeds"), description="Folder of articles (.txt, .md, .html).")
+    index: Path = Field(Path("index"), description="Folder where the built index lives.")
+    model_cache: Path = Field(default_factory=lambda: default_cache_dir() / "models", description="Where `rag models` puts the packaged weights.")
+    generator: str = Field("", description="GGUF file path, or 'owner/repo:file.gguf' on a hub; empty = packaged Qwen2.5-Coder-1.5B.")
+    embedder: str = Field("", description="sentence-transformers folder or hub id; empty = packaged EmbeddingGemma-300M.")
+    threads: int = Field(2, ge=1, description="CPU threads for llama.cpp and torch.")
+    context_tokens: int = Field(4096, ge=512, description="llama.cpp context size.")
+    chunk_chars: int = Field(600, ge=100, description="Target passage length in characters (sentence-aware).")
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved and shown as sources.")
+    bm25_weight: float = Field(0.2, ge=0.0, le=1.0, description="Weight of BM25 in the fused score (0 = dense only, 1 = BM25 only).")
+    passage_token_budget: int = Field(380, ge=64, description="Prompt tokens spent on passages: the main lever on time to first token.")
+    max_answer_tokens: int = Field(160, ge=16, description="Generation stops after this many tokens.")
+    min_dense_score: float = Field(0.30, description="Abstain without generating when the best passage's cosine is below this.")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))

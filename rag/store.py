@@ -1,0 +1,236 @@
+"""The index on disk: a Chroma collection of embedded passages, a BM25 index of the same
+passages and a manifest that says which files (by content hash) the index holds.
+
+The manifest is the source of truth and is replaced atomically after each file, so a
+build killed at any point leaves an index that answers from the last fully indexed
+version of every file; passages of a half-added file are ignored and swept up by the
+next build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from tqdm import tqdm
+
+from rag.chunking import chunk
+from rag.corpus import ArticleError, article_files, file_hash, load_article
+from rag.lexical import LexicalIndex
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+EMBED_BATCH = 8
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    source: str
+    title: str
+    language: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "file: reason"
+    unchanged: int = 0
+    passages: int = 0
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w") as f:
+        json.dump(data, f, ensure_ascii=False, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class PassageStore:
+    """Open (or create) the index in `folder` for one embedder and chunk setting."""
+
+    def __init__(self, folder: Path, embedder_identity: str, chunk_chars: int):
+        self.folder = folder
+        self.config = {"embedder": embedder_identity, "chunk_chars": chunk_chars}
+        folder.mkdir(parents=True, exist_ok=True)
+        self.client = chromadb.PersistentClient(path=str(folder / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+        self.manifest = self._load_manifest()
+        self.collection = self.client.get_or_create_collection(self.manifest["collection"], configuration={"hnsw": {"space": "cosine"}})
+        self._passages: dict[str, Passage] | None = None
+        self._lexical: LexicalIndex | None = None
+
+    # -- manifest -------------------------------------------------------------------------
+    def _collection_name(self) -> str:
+        return "passages-" + hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _load_manifest(self) -> dict:
+        path = self.folder / MANIFEST
+        manifest = None
+        if path.exists():
+            try:
+                manifest = json.loads(path.read_text())
+            except ValueError:
+                log.warning("index manifest %s is damaged: rebuilding the index", path)
+        if manifest and manifest.get("config") == self.config:
+            return manifest
+        if manifest:
+            log.warning("embedder or chunk settings changed: rebuilding the index")
+        for old in self.client.list_collections():
+            self.client.delete_collection(old.name)
+        fresh = {"config": self.config, "collection": self._collection_name(), "files": {}, "bm25": None}
+        _write_json_atomic(path, fresh)
+        return fresh
+
+    def _save_manifest(self) -> None:
+        _write_json_atomic(self.folder / MANIFEST, self.manifest)
+        self._passages = None
+
+    @property
+    def files(self) -> dict[str, dict]:
+        return self.manifest["files"]
+
+    # -- reading --------------------------------------------------------------------------
+    def _is_current(self, metadata: dict) -> bool:
+        entry = self.files.get(metadata["source"])
+        return entry is not None and entry["sha256"] == metadata["sha256"]
+
+    def _all_stored(self) -> tuple[list[str], list[dict], list[str]]:
+        got = self.collection.get(include=["metadatas", "documents"])
+        return got["ids"], got["metadatas"], got["documents"]
+
+    def passages(self) -> dict[str, Passage]:
+        """Every passage of the files in the manifest, by id."""
+        if self._passages is None:
+            ids, metas, docs = self._all_stored()
+            self._passages = {
+                pid: Passage(pid, m["source"], m["title"], m["language"], doc, m["start"], m["end"])
+                for pid, m, doc in zip(ids, metas, docs)
+                if self._is_current(m)
+            }
+        return self._passages
+
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            name = self.manifest.get("bm25")
+            self._lexical = LexicalIndex.load(self.folder / name) if name else LexicalIndex.build([], [])
+        return self._lexical
+
+    def dense_search(self, vector: np.ndarray, k: int) -> dict[str, float]:
+        """Passage id -> cosine similarity for the k nearest current passages."""
+        count = self.collection.count()
+        if count == 0:
+            return {}
+        # Over-fetch: stale passages of a half-finished build are filtered out below.
+        result = self.collection.query(query_embeddings=[vector.tolist()], n_results=min(count, k + 16), include=["distances"])
+        current = self.passages()
+        hits = {pid: 1.0 - d for pid, d in zip(result["ids"][0], result["distances"][0]) if pid in current}
+        return dict(list(hits.items())[:k])
+
+    # -- writing --------------------------------------------------------------------------
+    def update(self, corpus: Path, embedder, show_progress: bool = True) -> IndexReport:
+        """Bring the index in line with the files in `corpus`: add, re-embed, remove."""
+        report = IndexReport()
+        paths = {p.relative_to(corpus).as_posix(): p for p in article_files(corpus)}
+        for source in sorted(set(self.files) - set(paths)):
+            del self.files[source]
+            self._save_manifest()
+            self.collection.delete(where={"source": source})
+            report.removed.append(source)
+
+        pending = []
+        for source, path in paths.items():
+            try:
+                sha = file_hash(path)
+            except OSError as exc:
+                report.skipped.append(f"{source}: {exc.strerror}")
+                continue
+            if self.files.get(source, {}).get("sha256") == sha:
+                report.unchanged += 1
+            else:
+                pending.append((source, path))
+
+        articles = []
+        for source, path in pending:
+            try:
+                article = load_article(path, corpus)
+            except (ArticleError, OSError) as exc:
+                log.warning("skipped %s", exc)
+                report.skipped.append(str(exc))
+                continue
+            articles.append((article, chunk(article.text, article.language, self.config["chunk_chars"])))
+
+        with tqdm(total=sum(len(c) for _, c in articles), unit="passage", desc="Embedding", disable=not show_progress or not articles) as bar:
+            for article, chunks in articles:
+                (report.updated if article.source in self.files else report.added).append(article.source)
+                self._add_article(article, chunks, embedder, bar)
+
+        self._sweep_stale()
+        self._refresh_lexical()
+        report.passages = len(self.passages())
+        return report
+
+    def _add_article(self, article, chunks, embedder, bar) -> None:
+        ids = [f"{article.source}#{article.sha256[:16]}#{i}" for i in range(len(chunks))]
+        for first in range(0, len(chunks), EMBED_BATCH):
+            batch = chunks[first : first + EMBED_BATCH]
+            vectors = embedder.encode_documents([c.text for c in batch], title=article.title)
+            self.collection.upsert(
+                ids=ids[first : first + EMBED_BATCH],
+                embeddings=vectors.tolist(),
+                documents=[c.text for c in batch],
+                metadatas=[
+                    {"source": article.source, "sha256": article.sha256, "title": article.title, "language": article.language, "start": c.start, "end": c.end}
+                    for c in batch
+                ],
+            )
+            bar.update(len(batch))
+        previous = self.files.get(article.source)
+        self.files[article.source] = {
+            "sha256": article.sha256, "title": article.title, "language": article.language,
+            "passages": len(chunks),
+        }
+        self._save_manifest()  # from here on the new version is the one that answers
+        if previous:
+            self.collection.delete(where={"$and": [{"source": article.source}, {"sha256": previous["sha256"]}]})
+
+    def _sweep_stale(self) -> None:
+        """Delete passages no manifest entry owns: left by a build that was killed."""
+        ids, metas, _ = self._all_stored()
+        stale = [pid for pid, m in zip(ids, metas) if not self._is_current(m)]
+        if stale:
+            log.info("removing %d passages left by an interrupted build", len(stale))
+            self.collection.delete(ids=stale)
+
+    def _refresh_lexical(self) -> None:
+        current = self.passages()
+        if sorted(current) == sorted(self.lexical().ids):
+            return
+        ids = sorted(current)
+        name = "bm25-" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+        target = self.folder / name
+        if target.exists():
+            shutil.rmtree(target)  # left by a killed build
+        LexicalIndex.build(ids, [current[i].text for i in ids]).save(target)
+        old = self.manifest.get("bm25")
+        self.manifest["bm25"] = name
+        self._save_manifest()
+        self._lexical = None
+        for folder in self.folder.glob("bm25-*"):
+            if folder.name != name:
+                shutil.rmtree(folder, ignore_errors=True)
