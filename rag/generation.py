@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from rag.models import ModelError
 
 
@@ -58,33 +60,55 @@ class LlamaGenerator:
             raise ModelError(f"{source} has no chat template; use an instruction-tuned GGUF")
         eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode(errors="ignore")
         self.formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token="")
+        self.stop = [s for s in self.formatter(messages=[{"role": "user", "content": ""}]).stop if s]
+        self.yes_token = self.llm.tokenize(b" yes", add_bos=False)[0]
+        self.no_token = self.llm.tokenize(b" no", add_bos=False)[0]
         self.lock = threading.Lock()  # llama.cpp serves one request at a time
         self.identity = source
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode(), add_bos=False, special=False))
 
-    def warm(self, messages: list[dict]) -> None:
-        """Evaluate the fixed prompt prefix once so the first question reuses it from the cache."""
-        with self.lock:
-            prompt = self.formatter(messages=messages).prompt
-            self.llm.create_completion(prompt, max_tokens=1, temperature=0.0)
+    def render(self, messages: list[dict]) -> str:
+        """The chat-templated prompt, ready for an assistant prefill to be appended."""
+        return self.formatter(messages=messages).prompt
 
-    def stream(self, messages: list[dict], max_tokens: int) -> Generation:
+    def _tokens(self, prompt: str) -> list[int]:
+        return self.llm.tokenize(prompt.encode(), special=True)
+
+    def _evaluate(self, tokens: list[int]) -> int:
+        """Feed `tokens` into the context, reusing the cached prefix; returns how many were reused."""
+        reused = min(_common_prefix(tokens, self.llm._input_ids.tolist()), len(tokens) - 1)
+        self.llm.n_tokens = reused
+        self.llm.eval(tokens[reused:])
+        return reused
+
+    def yes_no_margin(self, prompt: str) -> float:
+        """Logit of " yes" minus logit of " no" as the next token after `prompt`: the model's
+        own judgement as a number the application can threshold (its argmax alone says yes
+        far too often)."""
+        with self.lock:
+            self._evaluate(self._tokens(prompt))
+            logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
+            return float(logits[self.yes_token] - logits[self.no_token])
+
+    def warm(self, prompt: str) -> None:
+        """Evaluate the fixed prompt prefix once so that the first question reuses it."""
+        with self.lock:
+            self._evaluate(self._tokens(prompt))
+
+    def stream(self, prompt: str, max_tokens: int) -> Generation:
         generation = Generation(iter(()))
-        generation.deltas = self._run(messages, max_tokens, generation.stats)
+        generation.deltas = self._run(prompt, max_tokens, generation.stats)
         return generation
 
-    def _run(self, messages: list[dict], max_tokens: int, stats: GenerationStats) -> Iterator[str]:
+    def _run(self, prompt: str, max_tokens: int, stats: GenerationStats) -> Iterator[str]:
         with self.lock:
-            formatted = self.formatter(messages=messages)
-            tokens = self.llm.tokenize(formatted.prompt.encode(), special=True)
+            tokens = self._tokens(prompt)
             stats.prompt_tokens = len(tokens)
             stats.reused_tokens = min(_common_prefix(tokens, self.llm._input_ids.tolist()), len(tokens) - 1)
             started = time.perf_counter()
-            chunks = self.llm.create_completion(
-                tokens, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.05, stop=[s for s in formatted.stop if s], stream=True
-            )
+            chunks = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.05, stop=self.stop, stream=True)
             try:
                 for chunk in chunks:
                     choice = chunk["choices"][0]

@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(0.2, ge=0.0, le=1.0, description="Weight of BM25 in the fused score (0 = dense only, 1 = BM25 only).")
     passage_token_budget: int = Field(380, ge=64, description="Prompt tokens spent on passages: the main lever on time to first token.")
     max_answer_tokens: int = Field(160, ge=16, description="Generation stops after this many tokens.")
-    min_dense_score: float = Field(0.30, description="Abstain without generating when the best passage's cosine is below this.")
+    min_dense_score: float = Field(0.20, description="Abstain without asking the LLM when the best passage's cosine is below this.")
+    min_yes_margin: float = Field(0.5, description="Abstain when the LLM's 'Found: yes' logit beats 'no' by less than this.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
 
     @classmethod

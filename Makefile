@@ -1,0 +1,39 @@
+# Two commands take a fresh machine (Python 3.11, nothing installed) to a working assistant:
+#   make run    the chat          make test    the test suite
+# Both create .venv/, install torch (CPU) then the project, fetch and verify the models,
+# and build the index when needed; the second time they only check.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test models index bench eval clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, pinned to the CPU wheel: an unpinned torch pulls a multi-GB CUDA build.
+# llama-cpp-python compiles from source the first time (about 12 minutes on 2 cores).
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
+	touch $@
+
+models: $(INSTALLED)
+	$(BIN)/rag models
+
+index: models
+	$(BIN)/rag index
+
+run: index
+	$(BIN)/rag chat
+
+test: models
+	$(BIN)/python -m pytest -q
+
+bench: index
+	$(BIN)/python eval/bench.py
+
+clean:
+	rm -rf index $(VENV)

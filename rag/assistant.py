@@ -1,0 +1,156 @@
+"""`Assistant`: the one object the web chat, the CLI and the evaluation use."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag import models
+from rag.abstention import abstention_message, model_says_not_found, too_far
+from rag.answer import Answer, Citation, MarkerFilter, best_supporting, clean_markers
+from rag.embedding import Embedder
+from rag.followup import standalone_query
+from rag.language import detect_language
+from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, PromptPassage, messages, select_passages
+from rag.retrieval import Retriever
+from rag.settings import Settings
+from rag.store import IndexReport, PassageStore
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked (empty, too long); the message says why."""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """First stream event: the passages the answer will be drawn from, numbered as cited."""
+
+    passages: list[Citation]
+    language: str
+    retrieve_ms: float
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """The question without control and zero-width characters; raises QuestionError if unusable."""
+    text = re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", question or "")
+    text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("the question is empty")
+    if len(text) > max_chars:
+        raise QuestionError(f"the question is {len(text)} characters long; the limit is {max_chars}")
+    return text
+
+
+class Assistant:
+    """Grounded, cited answers over a folder of articles.
+
+    >>> assistant = Assistant()                                            # doctest: +SKIP
+    >>> answer = assistant.ask("Wie viel hat Microsoft in OpenAI investiert?")  # doctest: +SKIP
+    >>> answer.text, [c.source for c in answer.citations]                  # doctest: +SKIP
+    ('Microsoft hat mindestens 13 Milliarden Dollar in OpenAI investiert [1].', ['004_049a8fec8080a705.txt'])
+    """
+
+    def __init__(self, settings: Settings | None = None, *, show_progress: bool = True, **overrides):
+        base = settings or Settings()
+        self.settings = Settings(**{**base.model_dump(), **overrides}) if overrides else base
+        self.corpus = Path(self.settings.corpus).expanduser()
+        self._generator_source = models.generator_source(self.settings)  # fail at start, not mid-answer
+        self.embedder = Embedder(models.embedder_source(self.settings), self.settings.threads)
+        self.store = PassageStore(Path(self.settings.index).expanduser(), self.embedder.identity, self.settings.chunk_chars)
+        self.retriever = Retriever(self.store, self.embedder, self.settings.bm25_weight)
+        self._generator = None
+        self.show_progress = show_progress
+        if not self.store.files:
+            self.index()
+
+    @property
+    def generator(self):
+        if self._generator is None:
+            from rag.generation import LlamaGenerator
+
+            self._generator = LlamaGenerator(self._generator_source, self.settings.threads, self.settings.context_tokens)
+            self._generator.warm(self._generator.render(messages([], "", "en")).split("<passages>")[0])
+        return self._generator
+
+    def index(self) -> IndexReport:
+        """Bring the index in line with the corpus folder: add new, re-embed changed, remove deleted."""
+        if not self.corpus.is_dir():
+            raise FileNotFoundError(f"corpus folder not found: {self.corpus}")
+        return self.store.update(self.corpus, self.embedder, show_progress=self.show_progress)
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                return event
+        raise RuntimeError("the stream ended without an answer")
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Sources | Delta | Answer]:
+        """Yield Sources first, then Delta text pieces, then the final Answer."""
+        started = time.perf_counter()
+        elapsed = lambda: round((time.perf_counter() - started) * 1000, 1)  # noqa: E731
+        question = clean_question(question, self.settings.max_question_chars)
+        language = detect_language(question)
+        query, earlier = standalone_query(question, history)
+        hits = self.retriever.search(query, self.settings.top_k)
+        retrieve_ms = elapsed()
+        generator = self.generator
+        chosen = select_passages(hits, generator.count_tokens, self.settings.passage_token_budget)
+        sources = [
+            Citation(i, h.passage.source, h.passage.title, h.passage.text, h.passage.start, h.passage.end, round(h.score, 4))
+            for i, h in enumerate(chosen, start=1)
+        ]
+        yield Sources(sources, language, retrieve_ms)
+        timings = {"retrieve_ms": retrieve_ms, "sources_ms": elapsed()}
+
+        def abstain(reason: str) -> Iterator[Delta | Answer]:
+            text = abstention_message(language)
+            yield Delta(text)
+            timings.update(first_token_ms=elapsed(), total_ms=elapsed(), abstain_reason=reason, prompt_tokens=timings.get("prompt_tokens", 0), completion_tokens=0)
+            yield Answer(text, True, language, [], timings, sources)
+
+        if too_far(hits[0].dense if hits else None, self.settings.min_dense_score):
+            yield from abstain("retrieval")
+            return
+        prompt = generator.render(messages([PromptPassage(c.marker, c.title, c.text) for c in sources], question, language, earlier))
+        margin = generator.yes_no_margin(prompt + JUDGEMENT_PREFILL)
+        timings["yes_no_margin"] = round(margin, 3)
+        if model_says_not_found(margin, self.settings.min_yes_margin):
+            yield from abstain("model")
+            return
+
+        generation = generator.stream(prompt + ANSWER_PREFILL, self.settings.max_answer_tokens)
+        markers = MarkerFilter(len(sources))
+        raw = []
+        for piece in generation:
+            raw.append(piece)
+            if shown := markers.feed(piece):
+                timings.setdefault("first_token_ms", elapsed())
+                yield Delta(shown)
+        if tail := markers.flush():
+            yield Delta(tail)
+        text, cited = clean_markers("".join(raw), len(sources))
+        if not cited and text and (supporting := best_supporting(text, [c.text for c in sources])):
+            # The small model often forgets its markers: cite the passage that holds the answer's terms.
+            cited = [supporting]
+            text = f"{text} [{supporting}]"
+            yield Delta(f" [{supporting}]")
+        stats = generation.stats
+        timings.setdefault("first_token_ms", elapsed())
+        timings.update(
+            total_ms=elapsed(),
+            prompt_tokens=stats.prompt_tokens,
+            prompt_tokens_reused=stats.reused_tokens,
+            completion_tokens=stats.completion_tokens,
+            tokens_per_s=round(stats.completion_tokens / ((stats.total_ms - (stats.first_token_ms or 0)) / 1000), 1) if stats.completion_tokens > 1 else None,
+        )
+        by_marker = {c.marker: c for c in sources}
+        yield Answer(text, False, language, [by_marker[n] for n in cited], timings, sources)

