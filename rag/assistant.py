@@ -14,7 +14,7 @@ from rag.answer import Answer, Citation, MarkerFilter, best_supporting, clean_ma
 from rag.embedding import Embedder
 from rag.followup import standalone_query
 from rag.language import detect_language
-from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, PromptPassage, messages, select_passages
+from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, PromptPassage, fixed_prefix, messages, select_passages
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.store import IndexReport, PassageStore
@@ -78,7 +78,7 @@ class Assistant:
             from rag.generation import LlamaGenerator
 
             self._generator = LlamaGenerator(self._generator_source, self.settings.threads, self.settings.context_tokens)
-            self._generator.warm(self._generator.render(messages([], "", "en")).split("<passages>")[0])
+            self._generator.warm(fixed_prefix(self._generator.render))
         return self._generator
 
     def index(self) -> IndexReport:

@@ -108,7 +108,7 @@ class LlamaGenerator:
             stats.prompt_tokens = len(tokens)
             stats.reused_tokens = min(_common_prefix(tokens, self.llm._input_ids.tolist()), len(tokens) - 1)
             started = time.perf_counter()
-            chunks = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.05, stop=self.stop, stream=True)
+            chunks = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.0, stop=self.stop, stream=True)
             try:
                 for chunk in chunks:
                     choice = chunk["choices"][0]

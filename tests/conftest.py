@@ -1,0 +1,50 @@
+"""Shared fixtures. Integration tests (marker `real`) use the real models from `rag models`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+
+
+class HashingEmbedder:
+    """A deterministic bag-of-words embedder, for unit tests of the store alone."""
+
+    identity = "hashing-test-embedder|dim=64"
+
+    def __init__(self):
+        self.calls = 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(64, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
+        norm = np.linalg.norm(vector)
+        return vector / norm if norm else vector + 1 / 8
+
+    def encode_documents(self, texts, title):
+        self.calls += len(texts)
+        return np.stack([self._vector(t) for t in texts])
+
+    def encode_query(self, question):
+        return self._vector(question)
+
+
+@pytest.fixture
+def hashing_embedder():
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A writable copy of the seed articles."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    return folder

@@ -1,0 +1,64 @@
+import pytest
+
+from rag.evaluation import GoldError, GoldQuestion, Outcome, answer_correct, load_gold, reciprocal_rank, summarise
+
+
+def outcome(answerable=True, text="13 Milliarden [1]", abstained=False, cited=("a.txt",), retrieved=("a.txt",), lang="de"):
+    gold = GoldQuestion("q", "de", "?", [r"13\s*Milliarden"] if answerable else [], ["a.txt"] if answerable else [], answerable)
+    return Outcome(gold, text, abstained, lang, list(cited), list(retrieved), {"first_token_ms": 100.0, "total_ms": 200.0, "sources_ms": 10.0})
+
+
+def test_accepted_answers_are_patterns():
+    assert answer_correct("Es waren $13bn.", [r"13\s*Milliarden", r"\$13\s*bn"])
+    assert not answer_correct("Es waren 1,3 Milliarden.", [r"\b13\s*Milliarden"])
+
+
+def test_reciprocal_rank():
+    assert reciprocal_rank(["b", "c", "a"], ["a"]) == pytest.approx(1 / 3)
+    assert reciprocal_rank(["b"], ["a"]) == 0.0
+
+
+def test_summary_of_known_outcomes():
+    figures = summarise([
+        outcome(),
+        outcome(text="1 Milliarde [1]", cited=("b.txt",), retrieved=("b.txt", "a.txt")),
+        outcome(answerable=False, text="Dazu steht nichts.", abstained=True, cited=()),
+        outcome(answerable=False, text="Erfunden [1]", cited=("b.txt",)),
+    ])
+    assert figures["answer_accuracy"] == 0.5
+    assert figures["citation_precision"] == 0.5
+    assert figures["abstention_recall"] == 0.5
+    assert figures["false_abstention"] == 0.0
+    assert figures["recall_at_1"] == 0.5 and figures["recall_at_5"] == 1.0 and figures["mrr"] == 0.75
+
+
+def test_no_citations_and_all_abstained_give_no_precision_rather_than_a_number():
+    figures = summarise([outcome(abstained=True, text="Dazu steht nichts.", cited=())])
+    assert figures["citation_precision"] is None
+    assert figures["false_abstention"] == 1.0 and figures["answer_accuracy"] == 0.0
+    assert figures["abstention_recall"] is None
+
+
+def test_empty_or_broken_gold_files_are_clear_errors(tmp_path):
+    empty = tmp_path / "gold.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(GoldError, match="holds no questions"):
+        load_gold(empty)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "x"}\n')
+    with pytest.raises(GoldError, match="broken.jsonl:1"):
+        load_gold(broken)
+    with pytest.raises(GoldError, match="not found"):
+        load_gold(tmp_path / "missing.jsonl")
+
+
+def test_the_team_gold_file_is_valid_and_covers_what_it_must():
+    from tests.conftest import REPO, SEEDS
+
+    gold = load_gold(REPO / "eval" / "gold.jsonl")
+    assert len(gold) >= 40 and len({g.id for g in gold}) == len(gold)
+    assert all(sum(g.lang == lang for g in gold) >= 10 for lang in ("de", "fr", "en"))
+    assert sum(not g.answerable for g in gold) >= 8
+    assert sum(g.category == "cross-lingual" for g in gold) >= 8
+    names = {p.name for p in SEEDS.iterdir()}
+    assert all(set(g.sources) <= names and bool(g.answers) == g.answerable for g in gold)
