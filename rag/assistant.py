@@ -59,7 +59,7 @@ class Assistant:
     ('Microsoft hat mindestens 13 Milliarden Dollar in OpenAI investiert [1].', ['004_049a8fec8080a705.txt'])
     """
 
-    def __init__(self, settings: Settings | None = None, *, show_progress: bool = True, **overrides):
+    def __init__(self, settings: Settings | None = None, *, show_progress: bool = True, load_generator: bool = True, **overrides):
         base = settings or Settings()
         self.settings = Settings(**{**base.model_dump(), **overrides}) if overrides else base
         self.corpus = Path(self.settings.corpus).expanduser()
@@ -71,6 +71,8 @@ class Assistant:
         self.show_progress = show_progress
         if not self.store.files:
             self.index()
+        if load_generator:
+            self.generator  # load and warm the LLM now, so the first answer is as quick as the next
 
     @property
     def generator(self):

@@ -29,12 +29,12 @@ def _settings(**overrides) -> Settings:
         fail(f"invalid settings: {exc}".splitlines()[0])
 
 
-def _assistant(settings: Settings):
+def _assistant(settings: Settings, load_generator: bool = True):
     from rag.assistant import Assistant
     from rag.models import ModelError
 
     try:
-        return Assistant(settings)
+        return Assistant(settings, load_generator=load_generator)
     except (ModelError, FileNotFoundError) as exc:
         fail(str(exc))
 
@@ -79,7 +79,6 @@ def chat(corpus: Optional[Path] = typer.Option(None), index: Optional[Path] = ty
     from rag.assistant import Delta, QuestionError
 
     assistant = _assistant(_settings(corpus=corpus, index=index))
-    assistant.generator  # load the LLM before the first question
     history: list[dict] = []
     typer.echo(f"{len(assistant.store.files)} articles indexed. Ask a question (empty line or Ctrl-D to quit).")
     while True:
@@ -111,7 +110,7 @@ def chat(corpus: Optional[Path] = typer.Option(None), index: Optional[Path] = ty
 def index_command(corpus: Optional[Path] = typer.Argument(None, help="Folder of articles (default: seeds/)."), index: Optional[Path] = typer.Option(None)):
     """Build or update the index incrementally."""
     settings = _settings(corpus=corpus, index=index)
-    assistant = _assistant(settings)
+    assistant = _assistant(settings, load_generator=False)
     report = assistant.index()
     for line in report.skipped:
         typer.echo(f"skipped: {line}", err=True)
