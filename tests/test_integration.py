@@ -1,0 +1,107 @@
+"""The whole path on the real stack: real EmbeddingGemma, real Chroma (in a temp dir),
+real llama.cpp with Qwen2.5-Coder-1.5B. Needs `rag models` (make test runs it)."""
+
+import re
+import shutil
+
+import pytest
+
+from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
+from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.real
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    for path in SEEDS.iterdir():
+        shutil.copy(path, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def assistant(corpus_dir, tmp_path_factory):
+    return Assistant(Settings(corpus=corpus_dir, index=tmp_path_factory.mktemp("index")), show_progress=False)
+
+
+ANSWERABLE = [
+    # (question, language, accepted answer pattern, gold sources)
+    ("Welche KI-Beschleuniger hat Microsoft auf der Ignite angekündigt?", "de", r"Cobalt|Maia", {"003_94838c7e088f3b72.txt"}),
+    ("Wer bereute die Entscheidung, Altman zu entfernen?", "de", r"Sutskever", {"003_94838c7e088f3b72.txt"}),
+    ("En quelle année OpenAI a-t-il été fondé ?", "fr", r"2015", {"004_049a8fec8080a705.txt"}),
+    ("Sur quelle plateforme cloud Microsoft et OpenAI vont-ils construire des supercalculateurs ?", "fr", r"Azure", {"002_ccdb200a2a1ca015.txt"}),
+    ("What share of the global cloud infrastructure market does Amazon hold?", "en", r"31\s*%", {"004_049a8fec8080a705.txt"}),
+    ("Who is the CFO of Microsoft mentioned in the emails?", "en", r"Amy Hood", {"000_93756286b27f97d6.txt", "001_52da6eb77d145bc7.txt"}),
+]
+
+UNANSWERABLE = [
+    ("Wer hat die Fußball-Weltmeisterschaft 2014 gewonnen?", "de"),
+    ("What was Microsoft's share price yesterday?", "en"),
+]
+
+
+@pytest.mark.parametrize("question,language,pattern,sources", ANSWERABLE)
+def test_answers_are_right_cited_and_in_the_askers_language(assistant, question, language, pattern, sources):
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.text
+    assert answer.language == language
+    assert re.search(pattern, answer.text, re.IGNORECASE), answer.text
+    assert answer.citations and {c.source for c in answer.citations} <= sources, answer.citations
+    for citation in answer.citations:
+        assert f"[{citation.marker}]" in answer.text
+        article = (assistant.corpus / citation.source).read_text(encoding="utf-8").replace("\r\n", "\n")
+        assert citation.text in article  # the passage is the article's own text
+    assert answer.timings["prompt_tokens"] > 0 and answer.timings["completion_tokens"] > 0
+
+
+@pytest.mark.parametrize("question,language", UNANSWERABLE)
+def test_unanswerable_questions_abstain_in_the_askers_language(assistant, question, language):
+    answer = assistant.ask(question)
+    assert answer.abstained
+    assert answer.citations == []
+    assert answer.language == language
+    assert answer.text == {"de": "Dazu steht nichts in den Artikeln.", "en": "The articles don't say."}[language]
+
+
+def test_stream_gives_sources_then_text_then_the_answer(assistant):
+    events = list(assistant.stream("Wer ist der CTO von Microsoft?"))
+    assert isinstance(events[0], Sources) and events[0].passages
+    assert all(isinstance(e, Delta) for e in events[1:-1]) and len(events) > 3
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    assert "".join(e.text for e in events[1:-1]).strip() == answer.text
+    assert "Kevin Scott" in answer.text
+    assert set(answer.timings) >= {"retrieve_ms", "first_token_ms", "total_ms", "prompt_tokens", "completion_tokens"}
+    assert answer.timings["retrieve_ms"] <= answer.timings["first_token_ms"] <= answer.timings["total_ms"]
+
+
+def test_a_follow_up_uses_the_conversation(assistant):
+    history = [
+        {"role": "user", "content": "Wer ist der CTO von Microsoft?"},
+        {"role": "assistant", "content": "Kevin Scott ist der CTO von Microsoft [1]."},
+    ]
+    answer = assistant.ask("Und wer ist die CFO?", history=history)
+    assert not answer.abstained
+    assert "Amy Hood" in answer.text
+
+
+def test_bad_questions_raise_a_clear_error(assistant):
+    with pytest.raises(QuestionError, match="empty"):
+        assistant.ask(" \u200b\t")
+    with pytest.raises(QuestionError, match="limit"):
+        assistant.ask("Warum? " * 1000)
+
+
+def test_a_new_article_is_indexed_incrementally_and_answerable(assistant, corpus_dir):
+    (corpus_dir / "zz_zeppelin.txt").write_text(
+        "Zeppelin-Werft baut Luftschiff\n\nDie Zeppelin-Werft in Friedrichshafen hat ein neues Luftschiff namens "
+        "Graf Lindwurm vorgestellt. Es ist 89 Meter lang und soll ab Mai Rundflüge über dem Bodensee anbieten.",
+        encoding="utf-8",
+    )
+    report = assistant.index()
+    assert report.added == ["zz_zeppelin.txt"] and report.unchanged == 5
+    answer = assistant.ask("Wie lang ist das Luftschiff Graf Lindwurm?")
+    assert "89" in answer.text and [c.source for c in answer.citations] == ["zz_zeppelin.txt"]
+    (corpus_dir / "zz_zeppelin.txt").unlink()
+    assert assistant.index().removed == ["zz_zeppelin.txt"]
