@@ -138,6 +138,60 @@ def models(cache: Optional[Path] = typer.Option(None, help="Model cache folder."
         typer.echo(f"{model.name}: verified, in {path}")
 
 
+def _parse_sets(pairs: list[str]) -> dict:
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            fail(f"--set takes key=value, got {pair!r}")
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
+@app.command("eval")
+def eval_command(
+    gold: Path = typer.Option(Path("eval/gold.jsonl"), help="Gold questions (JSON lines, see eval/README.md)."),
+    corpus: Optional[Path] = typer.Option(None, help="Folder of articles the gold questions are about."),
+    index: Optional[Path] = typer.Option(None, help="Index folder (default: a fresh one per setting under the report folder's parent)."),
+    set_: list[str] = typer.Option([], "--set", help="A setting for this run, key=value (repeatable)."),
+    reports: Path = typer.Option(Path("eval/reports"), help="Where report folders go."),
+    thresholds: Optional[Path] = typer.Option(None, help="Exit 1 when a figure misses these minimums (TOML)."),
+    compare_: Optional[tuple[Path, Path]] = typer.Option(None, "--compare", help="Print two report.json side by side, run nothing."),
+):
+    """Answer every gold question through the Assistant and report how good the answers are."""
+    import time
+
+    from tqdm import tqdm
+
+    from rag.eval_report import compare, missed_thresholds, summary_table, write_report
+    from rag.evaluation import GoldError, breakdown, load_gold, run_question, summarise
+
+    if compare_:
+        a, b = (json.loads(p.read_text()) for p in compare_)
+        typer.echo(compare(a, b))
+        return
+    try:
+        questions = load_gold(gold)
+    except GoldError as exc:
+        fail(str(exc))
+    settings = _settings(corpus=corpus, index=index, **_parse_sets(set_))
+    assistant = _assistant(settings)
+    outcomes = [run_question(assistant, q) for q in tqdm(questions, desc="Questions", unit="q")]
+    summary = summarise(outcomes)
+    by_language = breakdown(outcomes, lambda o: o.gold.lang)
+    by_category = breakdown(outcomes, lambda o: o.gold.category or "all")
+    shown = {k: str(v) for k, v in settings.model_dump().items() if k != "model_cache"}
+    folder = write_report(reports / time.strftime("%Y%m%d-%H%M%S"), shown, summary, by_language, by_category, outcomes)
+    typer.echo(summary_table(summary, by_language))
+    typer.echo(f"\nReport: {folder / 'report.md'}")
+    if thresholds:
+        missed = missed_thresholds(summary, thresholds)
+        for line in missed:
+            typer.echo(f"below threshold: {line}", err=True)
+        if missed:
+            raise typer.Exit(1)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     app()

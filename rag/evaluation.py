@@ -12,7 +12,8 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.language import detect_language
+from rag.answer import MARKER
+from rag.language import _function_word_vote, detect_language
 
 
 class GoldError(ValueError):
@@ -67,6 +68,38 @@ def reciprocal_rank(retrieved_sources: list[str], gold_sources: list[str]) -> fl
     return 0.0
 
 
+def language_ok(text: str, expected: str) -> bool:
+    """The answer is in the expected language, or is language-neutral (only names and numbers,
+    like "Kevin Scott [1]."), which reads fine in any language."""
+    if detect_language(text) == expected:
+        return True
+    words = re.findall(r"[^\W\d]+", MARKER.sub(" ", text))
+    return _function_word_vote(text) is None and len(words) <= 4
+
+
+def _key_terms(sentence: str) -> set[str]:
+    """Numbers and names: words with a capital letter that do not open the sentence."""
+    words = re.findall(r"\d+(?:[.,]\d+)?|[^\W\d_][\w-]*", sentence)
+    names = {w for i, w in enumerate(words) if i > 0 and any(ch.isupper() for ch in w) and len(w) > 2}
+    return {w.lower() for w in words if w[0].isdigit()} | {n.lower() for n in names}
+
+
+def groundedness(text: str, cited_passages: list[str], question: str = "") -> float | None:
+    """Share of the answer's sentences whose numbers and names (other than those the question
+    already gives) all stand in the passages they cite; None for an answer with no such
+    terms. A judge-free check against invention.
+
+    >>> groundedness("Microsoft investierte 13 Milliarden [1]. Satya Nadella lobte es [1].", ["Microsoft hat 13 Milliarden investiert."])
+    0.5
+    """
+    haystack = " ".join(cited_passages).lower()
+    given = {w.lower() for w in re.findall(r"\w+", question)}
+    claims = [terms for s in re.split(r"(?<=[.!?])\s+", text) if (terms := _key_terms(s) - given)]
+    if not claims:
+        return None
+    return sum(all(term in haystack for term in terms) for terms in claims) / len(claims)
+
+
 @dataclass
 class Outcome:
     """One question's result: what the assistant said and how it scores."""
@@ -74,10 +107,12 @@ class Outcome:
     gold: GoldQuestion
     text: str
     abstained: bool
-    language: str  # detected in the answer text
+    language_ok: bool
     cited_sources: list[str]
     retrieved_sources: list[str]
     timings: dict
+    grounded: float | None = None
+    retrieved_passages: list[str] | None = None
 
     @property
     def correct(self) -> bool:
@@ -118,7 +153,9 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "answer_accuracy": _mean(o.correct for o in answerable),
         "cited_source_correct": _mean(o.cited_source_correct for o in answered),
         "citation_precision": _mean(o.citation_precision for o in answered),
-        "language_accuracy": _mean(o.language == o.gold.lang for o in outcomes),
+        "citation_recall": _mean(bool(o.cited_sources) and any(s in o.cited_sources for s in o.gold.sources) for o in answered),
+        "language_accuracy": _mean(o.language_ok for o in outcomes),
+        "groundedness": _mean(o.grounded for o in answered),
         "abstention_recall": _mean(o.abstained for o in unanswerable),
         "false_abstention": _mean(o.abstained for o in answerable),
         "recall_at_1": _mean(bool(o.retrieved_sources[:1]) and o.retrieved_sources[0] in o.gold.sources for o in answerable),
@@ -127,19 +164,35 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "first_token_ms_p50": _percentile([o.timings.get("first_token_ms") for o in answered], 50),
         "first_token_ms_p95": _percentile([o.timings.get("first_token_ms") for o in answered], 95),
         "total_ms_p50": _percentile([o.timings.get("total_ms") for o in outcomes], 50),
+        "total_ms_p95": _percentile([o.timings.get("total_ms") for o in outcomes], 95),
         "sources_ms_p50": _percentile([o.timings.get("sources_ms") for o in outcomes], 50),
+        "sources_ms_p95": _percentile([o.timings.get("sources_ms") for o in outcomes], 95),
+        "prompt_tokens_p50": _percentile([o.timings.get("prompt_tokens") or None for o in answered], 50),
+        "prompt_tokens_reused_p50": _percentile([o.timings.get("prompt_tokens_reused") for o in answered], 50),
+        "completion_tokens_p50": _percentile([o.timings.get("completion_tokens") or None for o in answered], 50),
+        "tokens_per_s_p50": _percentile([o.timings.get("tokens_per_s") for o in answered], 50),
     }
+
+
+def breakdown(outcomes: list[Outcome], key) -> dict[str, dict]:
+    """summarise() per group, e.g. per language or per category."""
+    groups: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        groups.setdefault(key(o), []).append(o)
+    return {name: summarise(group) for name, group in sorted(groups.items())}
 
 
 def run_question(assistant, gold: GoldQuestion) -> Outcome:
     answer = assistant.ask(gold.question)
-    retrieved = [hit.passage.source for hit in assistant.retriever.search(gold.question, 5)]
+    retrieved = assistant.retriever.search(gold.question, 5)
     return Outcome(
         gold=gold,
         text=answer.text,
         abstained=answer.abstained,
-        language=detect_language(answer.text),
+        language_ok=language_ok(answer.text, gold.lang),
         cited_sources=[c.source for c in answer.citations],
-        retrieved_sources=retrieved,
+        retrieved_sources=[hit.passage.source for hit in retrieved],
         timings=answer.timings,
+        grounded=None if answer.abstained else groundedness(answer.text, [c.text for c in answer.citations], gold.question),
+        retrieved_passages=[f"{hit.passage.source} ({hit.score:.2f}): {hit.passage.text}" for hit in retrieved],
     )

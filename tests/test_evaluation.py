@@ -1,11 +1,11 @@
 import pytest
 
-from rag.evaluation import GoldError, GoldQuestion, Outcome, answer_correct, load_gold, reciprocal_rank, summarise
+from rag.evaluation import GoldError, GoldQuestion, Outcome, answer_correct, groundedness, language_ok, load_gold, reciprocal_rank, summarise
 
 
 def outcome(answerable=True, text="13 Milliarden [1]", abstained=False, cited=("a.txt",), retrieved=("a.txt",), lang="de"):
     gold = GoldQuestion("q", "de", "?", [r"13\s*Milliarden"] if answerable else [], ["a.txt"] if answerable else [], answerable)
-    return Outcome(gold, text, abstained, lang, list(cited), list(retrieved), {"first_token_ms": 100.0, "total_ms": 200.0, "sources_ms": 10.0})
+    return Outcome(gold, text, abstained, lang == "de", list(cited), list(retrieved), {"first_token_ms": 100.0, "total_ms": 200.0, "sources_ms": 10.0})
 
 
 def test_accepted_answers_are_patterns():
@@ -62,3 +62,16 @@ def test_the_team_gold_file_is_valid_and_covers_what_it_must():
     assert sum(g.category == "cross-lingual" for g in gold) >= 8
     names = {p.name for p in SEEDS.iterdir()}
     assert all(set(g.sources) <= names and bool(g.answers) == g.answerable for g in gold)
+
+
+def test_groundedness_counts_sentences_whose_numbers_and_names_are_in_the_cited_passages():
+    passages = ["Microsoft hat mindestens 13 Milliarden Dollar in OpenAI investiert."]
+    assert groundedness("Microsoft investierte 13 Milliarden in OpenAI [1].", passages) == 1.0
+    assert groundedness("Microsoft investierte 14 Milliarden [1]. Satya Nadella jubelte [1].", passages) == 0.0
+    assert groundedness("ja.", passages) is None
+
+
+def test_language_check_accepts_names_only_answers_but_not_the_wrong_language():
+    assert language_ok("Kevin Scott [1].", "de")
+    assert language_ok("Der CTO von Microsoft ist Kevin Scott [1].", "de")
+    assert not language_ok("The CTO of Microsoft is Kevin Scott [1].", "de")
