@@ -116,16 +116,22 @@ class Assistant:
         def abstain(reason: str) -> Iterator[Delta | Answer]:
             text = abstention_message(language)
             yield Delta(text)
-            timings.update(first_token_ms=elapsed(), total_ms=elapsed(), abstain_reason=reason, prompt_tokens=timings.get("prompt_tokens", 0), completion_tokens=0)
+            timings.setdefault("prompt_tokens", 0)
+            timings.update(first_token_ms=elapsed(), total_ms=elapsed(), abstain_reason=reason, completion_tokens=0)
             yield Answer(text, True, language, [], timings, sources)
 
         if too_far(hits[0].dense if hits else None, self.settings.min_dense_score):
             yield from abstain("retrieval")
             return
         prompt = generator.render(messages([PromptPassage(c.marker, c.title, c.text) for c in sources], question, language, earlier))
-        margin = generator.yes_no_margin(prompt + JUDGEMENT_PREFILL)
-        timings["yes_no_margin"] = round(margin, 3)
-        if model_says_not_found(margin, self.settings.min_yes_margin):
+        judgement = generator.judge(prompt + JUDGEMENT_PREFILL)
+        timings.update(
+            yes_no_margin=round(judgement.yes_no_margin, 3),
+            prompt_tokens=judgement.prompt_tokens,
+            prompt_tokens_reused=judgement.reused_tokens,
+            prompt_ms=round(judgement.ms, 1),
+        )
+        if model_says_not_found(judgement.yes_no_margin, self.settings.min_yes_margin):
             yield from abstain("model")
             return
 
@@ -149,8 +155,6 @@ class Assistant:
         timings.setdefault("first_token_ms", elapsed())
         timings.update(
             total_ms=elapsed(),
-            prompt_tokens=stats.prompt_tokens,
-            prompt_tokens_reused=stats.reused_tokens,
             completion_tokens=stats.completion_tokens,
             tokens_per_s=round(stats.completion_tokens / ((stats.total_ms - (stats.first_token_ms or 0)) / 1000), 1) if stats.completion_tokens > 1 else None,
         )

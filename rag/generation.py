@@ -22,6 +22,14 @@ class GenerationStats:
     finish_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Judgement:
+    yes_no_margin: float
+    prompt_tokens: int
+    reused_tokens: int  # of prompt_tokens, served from the KV cache
+    ms: float
+
+
 @dataclass
 class Generation:
     """Iterate for text deltas; `stats` is complete when iteration ends."""
@@ -83,14 +91,18 @@ class LlamaGenerator:
         self.llm.eval(tokens[reused:])
         return reused
 
-    def yes_no_margin(self, prompt: str) -> float:
-        """Logit of " yes" minus logit of " no" as the next token after `prompt`: the model's
-        own judgement as a number the application can threshold (its argmax alone says yes
-        far too often)."""
+    def judge(self, prompt: str) -> Judgement:
+        """Evaluate `prompt` (which ends where the model says yes or no) and read the logit of
+        " yes" minus that of " no": the model's own judgement as a number the application can
+        threshold (its argmax alone says yes far too often). The evaluated prompt stays in the
+        KV cache, so the answer that follows costs no prompt processing."""
         with self.lock:
-            self._evaluate(self._tokens(prompt))
+            started = time.perf_counter()
+            tokens = self._tokens(prompt)
+            reused = self._evaluate(tokens)
             logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
-            return float(logits[self.yes_token] - logits[self.no_token])
+            margin = float(logits[self.yes_token] - logits[self.no_token])
+            return Judgement(margin, len(tokens), reused, (time.perf_counter() - started) * 1000)
 
     def warm(self, prompt: str) -> None:
         """Evaluate the fixed prompt prefix once so that the first question reuses it."""

@@ -1,0 +1,110 @@
+"""Benchmark on this machine: index build, retrieval, time to sources / first token / total,
+prompt tokens (new vs reused), generation rate, and in the same run the raw llama.cpp
+prompt-processing and generation rates of the same model, so that every figure is also a
+ratio to what the hardware does.
+
+    .venv/bin/python eval/bench.py [--questions N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from rag import Answer, Assistant, Delta, Settings, Sources  # noqa: E402
+from rag.evaluation import load_gold  # noqa: E402
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[0] if len(values) == 1 else statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def raw_llama_rates(llm, prompt_tokens: int = 512, generated: int = 64) -> tuple[float, float]:
+    """Prompt processing and generation tokens/s of bare llama.cpp, cache cleared first."""
+    text = (REPO / "seeds" / "004_049a8fec8080a705.txt").read_text(encoding="utf-8")
+    tokens = llm.tokenize(text.encode(), add_bos=False)[:prompt_tokens]
+    llm.reset()
+    started = time.perf_counter()
+    llm.eval(tokens)
+    pp = len(tokens) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for _ in range(generated):
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+        llm.eval([int(np.argmax(logits))])
+    tg = generated / (time.perf_counter() - started)
+    llm.reset()
+    return pp, tg
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=42, help="How many gold questions to time.")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(corpus=REPO / "seeds", index=Path(tmp) / "index")
+        started = time.perf_counter()
+        assistant = Assistant(settings, show_progress=False, load_generator=False)
+        build_s = time.perf_counter() - started
+        passages = len(assistant.store.passages())
+        generator = assistant.generator
+
+        questions = load_gold(REPO / "eval" / "gold.jsonl")[: args.questions]
+        retrieval_ms = []
+        for q in questions:
+            t = time.perf_counter()
+            assistant.retriever.search(q.question, settings.top_k)
+            retrieval_ms.append((time.perf_counter() - t) * 1000)
+
+        sources_ms, first_ms, total_ms, abstain_ms, new_tokens, reused_tokens, rates, prompt_rates = [], [], [], [], [], [], [], []
+        for q in questions:
+            t = time.perf_counter()
+            for event in assistant.stream(q.question):
+                if isinstance(event, Sources):
+                    sources_ms.append((time.perf_counter() - t) * 1000)
+                elif isinstance(event, Answer):
+                    answer = event
+            timings = answer.timings
+            if answer.abstained:
+                abstain_ms.append((timings["total_ms"], timings.get("abstain_reason")))
+                continue
+            first_ms.append(timings["first_token_ms"])
+            total_ms.append(timings["total_ms"])
+            new = timings["prompt_tokens"] - timings["prompt_tokens_reused"]
+            new_tokens.append(new)
+            reused_tokens.append(timings["prompt_tokens_reused"])
+            prompt_rates.append(new / (timings["prompt_ms"] / 1000))
+            if timings.get("tokens_per_s"):
+                rates.append(timings["tokens_per_s"])
+
+        raw_pp, raw_tg = raw_llama_rates(generator.llm)
+
+    rows = [
+        ("index build", f"{passages} passages in {build_s:.1f} s = {passages / build_s:.2f} passages/s (incl. model load)"),
+        ("retrieval p50 / p95", f"{pct(retrieval_ms, 50):.0f} / {pct(retrieval_ms, 95):.0f} ms"),
+        ("time to sources p50 / p95", f"{pct(sources_ms, 50):.0f} / {pct(sources_ms, 95):.0f} ms"),
+        ("time to first token p50 / p95", f"{pct(first_ms, 50) / 1000:.2f} / {pct(first_ms, 95) / 1000:.2f} s  ({len(first_ms)} answered)"),
+        ("total p50 / p95", f"{pct(total_ms, 50) / 1000:.2f} / {pct(total_ms, 95) / 1000:.2f} s"),
+        ("abstention p50", ", ".join(f"{reason}: {pct([ms for ms, r in abstain_ms if r == reason], 50):.0f} ms (n={sum(r == reason for _, r in abstain_ms)})" for reason in sorted({r for _, r in abstain_ms})) or "none"),
+        ("prompt tokens p50: new / reused", f"{pct(new_tokens, 50):.0f} / {pct(reused_tokens, 50):.0f}"),
+        ("prompt processing p50", f"{pct(prompt_rates, 50):.0f} tokens/s = {pct(prompt_rates, 50) / raw_pp:.0%} of raw llama.cpp"),
+        ("generation p50", f"{pct(rates, 50):.1f} tokens/s = {pct(rates, 50) / raw_tg:.0%} of raw llama.cpp"),
+        ("raw llama.cpp", f"prompt {raw_pp:.0f} tokens/s, generation {raw_tg:.1f} tokens/s (threads={settings.threads})"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
