@@ -1,5 +1,5 @@
 # Two commands take a fresh machine (Python 3.11, nothing installed) to a working assistant:
-#   make run    the chat          make test    the test suite
+#   make run    the web chat on http://127.0.0.1:7860          make test    the test suite
 # Both create .venv/, install torch (CPU) then the project, fetch and verify the models,
 # and build the index when needed; the second time they only check.
 
@@ -27,7 +27,7 @@ index: models
 	$(BIN)/rag index
 
 run: index
-	$(BIN)/rag chat
+	$(BIN)/python -m ui.app
 
 test: models
 	$(BIN)/python -m pytest -q

@@ -82,13 +82,26 @@ def key_terms(text: str) -> set[str]:
 
 def best_supporting(answer_text: str, passages: list[str]) -> int | None:
     """1-based number of the passage sharing the most key terms with the answer (numbers count triple)."""
-    terms = key_terms(answer_text)
-    if not terms:
-        return None
     best, best_score = None, 0
     for number, passage in enumerate(passages, start=1):
-        present = key_terms(passage)
-        score = sum(3 if t[0].isdigit() else 1 for t in terms & present)
+        score = _overlap(answer_text, passage)
         if score > best_score:
             best, best_score = number, score
     return best
+
+
+def supporting_sentences(answer_text: str, passage: str, language: str) -> list[tuple[int, int]]:
+    """Offsets (into `passage`) of the sentences that carry the answer's numbers and names:
+    what a reader should see highlighted in the cited passage."""
+    from rag.chunking import sentence_spans
+
+    spans = sentence_spans(passage, language)
+    scored = [(_overlap(answer_text, passage[s:e]), (s, e)) for s, e in spans]
+    best = max((score for score, _ in scored), default=0)
+    return [span for score, span in scored if best and score == best]
+
+
+def _overlap(answer_text: str, text: str) -> int:
+    """How much of the answer's key terms `text` holds; numbers count triple."""
+    terms = key_terms(answer_text) & key_terms(text)
+    return sum(3 if t[0].isdigit() else 1 for t in terms)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from rag import models
 from rag.abstention import abstention_message, model_says_not_found, too_far
 from rag.answer import Answer, Citation, MarkerFilter, best_supporting, clean_markers
+from rag.corpus import ArticleError, decode, upload_name
 from rag.embedding import Embedder
 from rag.followup import standalone_query
 from rag.language import detect_language
@@ -68,6 +70,7 @@ class Assistant:
         self.store = PassageStore(Path(self.settings.index).expanduser(), self.embedder.identity, self.settings.chunk_chars)
         self.retriever = Retriever(self.store, self.embedder, self.settings.bm25_weight)
         self._generator = None
+        self._index_lock = threading.Lock()
         self.show_progress = show_progress
         if not self.store.files:
             self.index()
@@ -87,7 +90,38 @@ class Assistant:
         """Bring the index in line with the corpus folder: add new, re-embed changed, remove deleted."""
         if not self.corpus.is_dir():
             raise FileNotFoundError(f"corpus folder not found: {self.corpus}")
-        return self.store.update(self.corpus, self.embedder, show_progress=self.show_progress)
+        with self._index_lock:  # one build at a time; questions keep being answered meanwhile
+            return self.store.update(self.corpus, self.embedder, show_progress=self.show_progress)
+
+    def articles(self) -> list[dict]:
+        """The indexed articles: source, title, language, passages."""
+        return [{"source": source, **{k: entry[k] for k in ("title", "language", "passages")}} for source, entry in sorted(self.store.files.items())]
+
+    def add_article(self, name: str, data: bytes) -> IndexReport:
+        """Save an uploaded article into the corpus folder (never outside it) and index it."""
+        stored = upload_name(name, len(data))
+        target = self.corpus / stored
+        decode(data, stored)  # refuse binary content before writing anything
+        tmp = target.with_name(f".{stored}.part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        report = self.index()
+        if any(line.startswith(stored) for line in report.skipped):
+            target.unlink()
+            raise ArticleError(next(line for line in report.skipped if line.startswith(stored)))
+        return report
+
+    def remove_article(self, source: str) -> IndexReport:
+        """Delete an article from the corpus folder and the index."""
+        if source not in self.store.files:
+            raise ArticleError(f"{source}: no such article in the index")
+        (self.corpus / source).unlink(missing_ok=True)
+        return self.index()
+
+    @property
+    def busy(self) -> bool:
+        """True while the LLM is writing an answer (others wait; retrieval does not)."""
+        return self._generator is not None and self._generator.lock.locked()
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         for event in self.stream(question, history):

@@ -13,6 +13,7 @@ from rag.language import detect_language
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 class ArticleError(ValueError):
@@ -88,3 +89,22 @@ def article_files(root: Path) -> list[Path]:
 
 def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def upload_name(name: str, size: int) -> str:
+    """The file name an uploaded article is stored under in the corpus folder; raises
+    ArticleError for a wrong type, a size over the limit, or a name that is not a plain file name.
+
+    >>> upload_name("../../etc/x.txt", 10)
+    'x.txt'
+    """
+    base = Path(name.replace("\\", "/")).name.strip()
+    if not base or base.startswith("."):
+        raise ArticleError(f"{name!r}: not a usable file name")
+    if Path(base).suffix.lower() not in ARTICLE_SUFFIXES:
+        raise ArticleError(f"{base}: only {', '.join(ARTICLE_SUFFIXES)} articles can be added")
+    if size > MAX_UPLOAD_BYTES:
+        raise ArticleError(f"{base}: {size / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit")
+    if size == 0:
+        raise ArticleError(f"{base}: the file is empty")
+    return base

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 
@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     min_dense_score: float = Field(0.20, description="Abstain without asking the LLM when the best passage's cosine is below this.")
     min_yes_margin: float = Field(0.5, description="Abstain when the LLM's 'Found: yes' logit beats 'no' by less than this.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+    host: str = Field("127.0.0.1", description="Web chat address; any other than loopback needs auth_user and auth_password.")
+    port: int = Field(7860, ge=1, le=65535, description="Web chat port.")
+    auth_user: str = Field("", description="Web chat login name (required off loopback).")
+    auth_password: SecretStr = Field(SecretStr(""), description="Web chat password (required off loopback).")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:

@@ -1,0 +1,169 @@
+"""The web chat: a thin Gradio layer over `rag.Assistant`.
+
+    .venv/bin/python -m ui.app          (RAG_HOST, RAG_PORT; off loopback RAG_AUTH_USER/RAG_AUTH_PASSWORD)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing phones home
+
+import gradio as gr
+
+from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
+from rag.corpus import MAX_UPLOAD_BYTES, ArticleError
+from ui.render import CSS, sources_html, timings_line
+
+EXAMPLES = [
+    "Wie viel hat Microsoft inzwischen insgesamt in OpenAI investiert?",
+    "Welche KI-Beschleuniger hat Microsoft auf der Ignite angekündigt?",
+    "Qui a transmis le message de Kevin Scott à Amy Hood ?",
+    "Combien d'employés d'OpenAI ont signé la lettre ?",
+    "What share of the global cloud infrastructure market does Amazon hold?",
+    "Who is the CFO of Microsoft mentioned in the emails?",
+]
+
+# System fonts only: the default theme would fetch fonts from the network.
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+
+
+def _text(message: dict) -> str:
+    content = message.get("content", "")
+    if isinstance(content, list):  # Gradio may hand back content blocks
+        return "".join(block.get("text", "") for block in content if isinstance(block, dict))
+    return str(content)
+
+
+def build(assistant: Assistant) -> gr.Blocks:
+    def respond(question: str, history: list[dict]):
+        prior = [{"role": m["role"], "content": _text(m)} for m in history]
+        history = prior + [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
+        passages, language = [], "en"
+        try:
+            for event in assistant.stream(question, prior):
+                if isinstance(event, Sources):
+                    passages, language = event.passages, event.language
+                    status = "⏳ Another answer is being written; yours is queued." if assistant.busy else ""
+                    yield history, "", sources_html(passages, language), status
+                elif isinstance(event, Delta):
+                    history[-1]["content"] = history[-1]["content"].removeprefix("…") + event.text
+                    yield history, "", gr.skip(), ""
+                elif isinstance(event, Answer):
+                    history[-1]["content"] = ("🛈 " if event.abstained else "") + event.text
+                    yield history, "", sources_html(passages, language, event), timings_line(event.timings)
+        except QuestionError as exc:
+            history[-1]["content"] = f"⚠ {exc}"
+            yield history, "", gr.skip(), ""
+
+    def articles_table():
+        rows = [[a["title"], a["source"], a["language"], a["passages"]] for a in assistant.articles()]
+        return rows, gr.update(choices=[a["source"] for a in assistant.articles()], value=None)
+
+    def upload(files, progress=gr.Progress(track_tqdm=True)):
+        messages = []
+        for file in files or []:
+            path = Path(file if isinstance(file, str) else file.name)
+            try:
+                report = assistant.add_article(path.name, path.read_bytes())
+                messages.append(f"✓ {path.name}: indexed ({report.passages} passages in all)")
+            except ArticleError as exc:
+                messages.append(f"✗ {exc}")
+        return (*articles_table(), "\n\n".join(messages), None)
+
+    def remove(source):
+        if not source:
+            return (*articles_table(), "Choose an article to remove.")
+        try:
+            assistant.remove_article(source)
+            message = f"✓ {source} removed"
+        except ArticleError as exc:
+            message = f"✗ {exc}"
+        return (*articles_table(), message)
+
+    def ask_api(question: str) -> dict:
+        """Answer one question; returns text, abstained, language, citations and timings."""
+        try:
+            answer = assistant.ask(question)
+        except QuestionError as exc:
+            raise gr.Error(str(exc)) from None
+        return {
+            "text": answer.text, "abstained": answer.abstained, "language": answer.language, "timings": answer.timings,
+            "citations": [{"marker": c.marker, "source": c.source, "title": c.title, "text": c.text, "start": c.start, "end": c.end, "score": c.score} for c in answer.citations],
+        }
+
+    with gr.Blocks(title="News Q&A") as demo:
+        gr.Markdown("## Ask the articles\nAnswers come from the indexed articles only, in your language (Deutsch, français, English), with [n] pointing at the passage that says it.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Chat", height=460, render_markdown=False, elem_id="chat")
+                with gr.Row():
+                    question = gr.Textbox(placeholder="Frage · question · question …", show_label=False, scale=6, elem_id="question", max_lines=4)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="send")
+                    stop = gr.Button("Stop", scale=1, elem_id="stop")
+                status = gr.Markdown("", elem_id="timings")
+                gr.Examples(EXAMPLES, inputs=question, label="Examples")
+            with gr.Column(scale=2):
+                with gr.Accordion("Sources", open=True):
+                    sources = gr.HTML("<div class='sources meta'>Sources appear here as soon as they are found.</div>", elem_id="sources")
+        with gr.Accordion("Articles", open=False, elem_id="articles"):
+            table = gr.Dataframe(headers=["title", "file", "language", "passages"], interactive=False, elem_id="article-table")
+            with gr.Row():
+                files = gr.File(label=f"Add articles (.txt, .md, .html; up to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB)", file_count="multiple", file_types=[".txt", ".md", ".html", ".htm"], elem_id="upload")
+                with gr.Column():
+                    chosen = gr.Dropdown(label="Remove an article", choices=[], elem_id="remove-choice")
+                    remove_button = gr.Button("Remove", elem_id="remove")
+            corpus_status = gr.Markdown("", elem_id="corpus-status")
+
+        outputs = [chatbot, question, sources, status]
+        asked = [
+            question.submit(respond, [question, chatbot], outputs, concurrency_limit=4, api_visibility="private"),
+            send.click(respond, [question, chatbot], outputs, concurrency_limit=4, api_visibility="private"),
+        ]
+        stop.click(None, None, None, cancels=asked)
+        files.upload(upload, files, [table, chosen, corpus_status, files], concurrency_limit=1, api_visibility="private")
+        remove_button.click(remove, chosen, [table, chosen, corpus_status], concurrency_limit=1, api_visibility="private")
+        demo.load(articles_table, None, [table, chosen], api_visibility="private")
+        gr.api(ask_api, api_name="ask")
+    return demo
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def launch_options(settings: Settings) -> dict:
+    """Where and how to serve; refuses an address off loopback without credentials."""
+    options = {"server_name": settings.host, "server_port": settings.port}
+    if not _is_loopback(settings.host):
+        password = settings.auth_password.get_secret_value()
+        if not (settings.auth_user and password):
+            raise SystemExit(f"error: refusing to serve on {settings.host} without a login: set RAG_AUTH_USER and RAG_AUTH_PASSWORD, or use RAG_HOST=127.0.0.1")
+        options["auth"] = (settings.auth_user, password)
+    return options
+
+
+def main() -> None:
+    settings = Settings()
+    options = launch_options(settings)  # before loading models: a refusal should be quick
+    from rag.models import ModelError
+
+    try:
+        assistant = Assistant(settings)
+    except (ModelError, FileNotFoundError) as exc:
+        sys.exit(f"error: {exc}")
+    demo = build(assistant)
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    demo.launch(**options, share=False, theme=THEME, css=CSS, footer_links=[], max_file_size=MAX_UPLOAD_BYTES, show_error=True, ssr_mode=False, pwa=False, mcp_server=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""HTML for the sources panel. Every piece of article or model text is escaped here:
+an article holding markup shows it as text and runs nothing."""
+
+from __future__ import annotations
+
+from html import escape
+
+from rag.answer import supporting_sentences
+
+
+def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:
+    out, last = [], 0
+    for start, end in spans:
+        out += [escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>"]
+        last = end
+    return "".join(out + [escape(text[last:])])
+
+
+def _passage(citation, answer_text: str | None, language: str, open_: bool) -> str:
+    spans = supporting_sentences(answer_text, citation.text, language) if answer_text else []
+    return (
+        f'<details class="passage"{" open" if open_ else ""}><summary><b>[{citation.marker}] {escape(citation.title)}</b>'
+        f' <span class="meta">{escape(citation.source)} · score {citation.score:.2f}</span></summary>'
+        f'<p>{_highlighted(citation.text, spans)}</p></details>'
+    )
+
+
+def sources_html(passages, language: str, answer=None) -> str:
+    """The passages given to the model; once the answer is in, the cited ones open with
+    their supporting sentences highlighted, the rest folded."""
+    if answer is not None and answer.abstained:
+        head = f'<div class="abstained">{escape(answer.text)} <span class="meta">Closest passages, for reference:</span></div>'
+        return f'<div class="sources">{head}{"".join(_passage(c, None, language, False) for c in passages)}</div>'
+    if answer is None:
+        body = "".join(_passage(c, None, language, False) for c in passages)
+        return f'<div class="sources"><div class="meta">Reading {len(passages)} passages…</div>{body}</div>'
+    cited = {c.marker for c in answer.citations}
+    parts = [_passage(c, answer.text, language, True) for c in passages if c.marker in cited]
+    others = [_passage(c, None, language, False) for c in passages if c.marker not in cited]
+    if others:
+        parts.append('<div class="meta">Also read:</div>' + "".join(others))
+    return f'<div class="sources">{"".join(parts)}</div>'
+
+
+def timings_line(timings: dict) -> str:
+    parts = [f"sources {timings['sources_ms']:.0f} ms"]
+    if timings.get("completion_tokens"):
+        parts.append(f"first token {timings['first_token_ms'] / 1000:.1f} s")
+    if timings.get("tokens_per_s"):
+        parts.append(f"{timings['tokens_per_s']:.0f} tokens/s")
+    parts.append(f"total {timings['total_ms'] / 1000:.1f} s")
+    return " · ".join(parts)
+
+
+CSS = """
+.sources .passage { border-left: 3px solid #c9d3e0; padding: 2px 8px; margin: 6px 0; }
+.sources .meta { color: #666; font-size: 0.85em; }
+.sources mark { background: #ffe58a; padding: 0 1px; }
+.sources .abstained { background: #eef2f7; border: 1px solid #b8c4d6; border-radius: 6px; padding: 8px; margin-bottom: 8px; }
+#timings { color: #777; font-size: 0.85em; }
+"""
