@@ -1,0 +1,175 @@
+"""The web chat in a real browser (Debian's headless Chromium driven by Playwright), and its
+API through gradio_client, against the app started as a process on a free loopback port
+with the real models and a temp corpus and index."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SEEDS
+
+pytestmark = pytest.mark.real
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO / "tests" / "artifacts"
+HOSTILE = (
+    "Blaufuchs GmbH wächst\n\n<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\">"
+    " Die Blaufuchs GmbH aus Kiel hat im Jahr 2023 genau 4711 Mitarbeiter beschäftigt. <b>fett</b>\n"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("web-corpus")
+    for path in SEEDS.iterdir():
+        shutil.copy(path, corpus)
+    (corpus / "zz_blaufuchs.txt").write_text(HOSTILE, encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "RAG_CORPUS": str(corpus), "RAG_INDEX": str(tmp_path_factory.mktemp("web-index")), "RAG_PORT": str(port), "RAG_HOST": "127.0.0.1"}
+    log = open(tmp_path_factory.mktemp("web-log") / "app.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "ui.app"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the app exited with {process.returncode}: {Path(log.name).read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(1)
+    else:
+        process.kill()
+        pytest.fail("the app did not answer within 300 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does this)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.requests = []
+        page.dialogs = []
+        page.on("request", lambda request: page.requests.append(request.url))
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(app_url)
+        page.wait_for_selector("#question textarea", timeout=120_000)
+        yield page
+        browser.close()
+
+
+def ask(page, question: str) -> str:
+    """Type a question, wait for the streamed answer to finish, return the last bot message."""
+    bots = page.locator("#chat [data-testid=bot]")
+    before = bots.count()
+    page.fill("#question textarea", question)
+    page.click("#send")
+    page.wait_for_function(f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}", timeout=120_000)
+    page.wait_for_function("document.querySelector('#timings').innerText.includes('total')", timeout=180_000)
+    return bots.nth(before).inner_text()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_a_conversation_in_the_browser(page):
+    answer = ask(page, "Wer ist der CTO von Microsoft?")
+    assert "Kevin Scott" in answer and re.search(r"\[\d\]", answer)
+    sources = page.locator("#sources")
+    assert "Die OpenAI-Partnerschaft von Microsoft entstand aus dem Neid von Google" in sources.inner_text()
+    highlighted = sources.locator("details[open] mark").all_inner_texts()
+    assert any("Kevin Scott" in text for text in highlighted), highlighted
+    assert re.search(r"sources \d+ ms · first token [\d.]+ s", page.inner_text("#timings"))
+    shot(page, "1-answer")
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        page.screenshot(path=str(REPO / "ui" / "screenshot.png"))
+
+    follow_up = ask(page, "Und wer ist die CFO?")
+    assert "Amy Hood" in follow_up
+    shot(page, "2-follow-up")
+
+    abstained = ask(page, "Wer hat die Fußball-Weltmeisterschaft 2014 gewonnen?")
+    assert "Dazu steht nichts in den Artikeln." in abstained
+    assert page.locator("#sources .abstained").is_visible()
+    shot(page, "3-abstained")
+
+
+def test_an_uploaded_article_is_indexed_and_answers(page, tmp_path):
+    article = tmp_path / "zeppelin.txt"
+    article.write_text("Zeppelin-Werft baut Luftschiff\n\nDie Zeppelin-Werft in Friedrichshafen hat das Luftschiff Graf Lindwurm vorgestellt. Es ist 89 Meter lang.", encoding="utf-8")
+    page.click("#articles button")
+    page.set_input_files("#upload input[type=file]", str(article))
+    page.wait_for_function("document.querySelector('#corpus-status').innerText.includes('zeppelin.txt')", timeout=180_000)
+    assert "✓ zeppelin.txt" in page.inner_text("#corpus-status")
+    assert "Zeppelin-Werft baut Luftschiff" in page.inner_text("#article-table")
+    answer = ask(page, "Wie lang ist das Luftschiff Graf Lindwurm?")
+    assert "89" in answer
+    assert "zeppelin.txt" in page.locator("#sources details[open]").first.inner_text()
+    shot(page, "4-upload")
+
+    wrong = tmp_path / "notes.pdf"
+    wrong.write_bytes(b"%PDF-1.4")
+    page.set_input_files("#upload input[type=file]", str(wrong))
+    page.wait_for_timeout(1500)
+    assert "zeppelin.txt" in page.inner_text("#corpus-status")  # a .pdf never reaches the server: the picker refuses it
+
+
+def test_article_markup_is_shown_as_text_and_runs_nothing(page):
+    answer = ask(page, "Wie viele Mitarbeiter hat die Blaufuchs GmbH?")
+    assert "4711" in answer
+    sources = page.inner_text("#sources")
+    assert "<script>window.__xss = 1</script>" in sources and "onerror" in sources
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#sources img, #sources script, #sources p b").count() == 0  # the article's <b> stays text too
+    assert page.dialogs == []
+    shot(page, "5-xss")
+
+
+def test_the_page_makes_no_request_off_loopback(page):
+    assert page.requests
+    off_loopback = [url for url in page.requests if not re.match(r"^(https?://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:)", url)]
+    assert off_loopback == []
+
+
+def test_the_api_answers_through_gradio_client(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    result = client.predict("What share of the global cloud infrastructure market does Amazon hold?", api_name="/ask")
+    assert "31" in result["text"] and not result["abstained"] and result["language"] == "en"
+    assert result["citations"] and result["citations"][0]["source"] == "004_049a8fec8080a705.txt"
+    with pytest.raises(Exception, match="empty"):
+        client.predict("   ", api_name="/ask")
+
+
+def test_serving_off_loopback_without_a_login_is_refused():
+    env = {**os.environ, "RAG_HOST": "0.0.0.0", "RAG_AUTH_USER": "", "RAG_AUTH_PASSWORD": ""}
+    result = subprocess.run([sys.executable, "-m", "ui.app"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "RAG_AUTH_USER" in result.stderr and "Traceback" not in result.stderr
