@@ -35,5 +35,8 @@ test: models
 bench: index
 	$(BIN)/python eval/bench.py
 
+eval: index
+	$(BIN)/rag eval --thresholds eval/thresholds.toml
+
 clean:
 	rm -rf index $(VENV)

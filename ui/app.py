@@ -53,14 +53,14 @@ def build(assistant: Assistant) -> gr.Blocks:
                     history[-1]["content"] = history[-1]["content"].removeprefix("…") + event.text
                     yield history, "", gr.skip(), ""
                 elif isinstance(event, Answer):
-                    history[-1]["content"] = ("🛈 " if event.abstained else "") + event.text
+                    history[-1]["content"] = ("∅ " if event.abstained else "") + event.text
                     yield history, "", sources_html(passages, language, event), timings_line(event.timings)
         except QuestionError as exc:
             history[-1]["content"] = f"⚠ {exc}"
             yield history, "", gr.skip(), ""
 
     def articles_table():
-        rows = [[a["title"], a["source"], a["language"], a["passages"]] for a in assistant.articles()]
+        rows = [[a["source"], a["language"], a["passages"], a["title"]] for a in assistant.articles()]
         return rows, gr.update(choices=[a["source"] for a in assistant.articles()], value=None)
 
     def upload(files, progress=gr.Progress(track_tqdm=True)):
@@ -110,7 +110,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                 with gr.Accordion("Sources", open=True):
                     sources = gr.HTML("<div class='sources meta'>Sources appear here as soon as they are found.</div>", elem_id="sources")
         with gr.Accordion("Articles", open=False, elem_id="articles"):
-            table = gr.Dataframe(headers=["title", "file", "language", "passages"], interactive=False, elem_id="article-table")
+            table = gr.Dataframe(headers=["file", "language", "passages", "title"], interactive=False, wrap=True, elem_id="article-table")
             with gr.Row():
                 files = gr.File(label=f"Add articles (.txt, .md, .html; up to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB)", file_count="multiple", file_types=[".txt", ".md", ".html", ".htm"], elem_id="upload")
                 with gr.Column():
