@@ -154,7 +154,7 @@ class Assistant:
             timings.update(first_token_ms=elapsed(), total_ms=elapsed(), abstain_reason=reason, completion_tokens=0)
             yield Answer(text, True, language, [], timings, sources)
 
-        if too_far(hits[0].dense if hits else None, self.settings.min_dense_score):
+        if too_far(max((h.dense for h in hits), default=None), self.settings.min_dense_score):
             yield from abstain("retrieval")
             return
         prompt = generator.render(messages([PromptPassage(c.marker, c.title, c.text) for c in sources], question, language, earlier))

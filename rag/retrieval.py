@@ -15,7 +15,7 @@ from rag.store import Passage, PassageStore
 class Hit:
     passage: Passage
     score: float  # fused, 0..1
-    dense: float  # cosine similarity (0 when the passage was not among the dense candidates)
+    dense: float  # cosine similarity to the question
     lexical: float  # raw BM25 score (0 when not among the BM25 candidates)
 
 
@@ -44,11 +44,15 @@ class Retriever:
 
     def search(self, query: str, k: int) -> list[Hit]:
         candidates = max(4 * k, 20)
-        dense = self.store.dense_search(self.embedder.encode_query(query), candidates) if self.bm25_weight < 1 else {}
+        vector = self.embedder.encode_query(query)
+        dense = self.store.dense_search(vector, candidates) if self.bm25_weight < 1 else {}
         lexical = self.store.lexical().search(query, candidates) if self.bm25_weight > 0 else {}
+        # Passages that only BM25 found get their exact cosine too: the approximate (HNSW)
+        # dense search may miss them, and abstention reads the dense similarity.
+        exact = self.store.similarity(vector, [pid for pid in lexical if pid not in dense])
         passages = self.store.passages()
         return [
-            Hit(passages[pid], score, dense.get(pid, 0.0), lexical.get(pid, 0.0))
+            Hit(passages[pid], score, dense.get(pid, exact.get(pid, 0.0)), lexical.get(pid, 0.0))
             for pid, score in fuse(dense, lexical, self.bm25_weight)[:k]
             if pid in passages
         ]

@@ -142,6 +142,13 @@ class PassageStore:
         hits = {pid: 1.0 - d for pid, d in zip(result["ids"][0], result["distances"][0]) if pid in current}
         return dict(list(hits.items())[:k])
 
+    def similarity(self, vector: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """Exact cosine similarity of the given passages to `vector` (stored vectors are normalised)."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        return {pid: float(np.dot(vector, embedding)) for pid, embedding in zip(got["ids"], got["embeddings"])}
+
     # -- writing --------------------------------------------------------------------------
     def update(self, corpus: Path, embedder, show_progress: bool = True) -> IndexReport:
         """Bring the index in line with the files in `corpus`: add, re-embed, remove."""

@@ -105,3 +105,12 @@ def test_a_damaged_manifest_rebuilds_instead_of_answering_wrongly(tmp_path, corp
     store = open_store(tmp_path, hashing_embedder)
     assert store.files == {} and store.passages() == {}
     assert len(store.update(corpus, hashing_embedder, show_progress=False).added) == 5
+
+
+def test_similarity_is_the_exact_cosine_of_stored_passages(tmp_path, corpus, hashing_embedder):
+    store = open_store(tmp_path, hashing_embedder)
+    store.update(corpus, hashing_embedder, show_progress=False)
+    passage = next(iter(store.passages().values()))
+    query = hashing_embedder.encode_query(passage.text)
+    assert store.similarity(query, [passage.id])[passage.id] == pytest.approx(1.0, abs=1e-5)
+    assert store.similarity(query, []) == {}

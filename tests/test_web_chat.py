@@ -120,6 +120,21 @@ def test_a_conversation_in_the_browser(page):
     shot(page, "3-abstained")
 
 
+def test_stop_cancels_the_answer_and_the_next_question_is_answered(page):
+    bots = page.locator("#chat [data-testid=bot]")
+    before = bots.count()
+    page.fill("#question textarea", "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?")
+    page.click("#send")
+    page.wait_for_function(f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}", timeout=120_000)
+    page.click("#stop")
+    stopped = bots.nth(before).inner_text()
+    page.wait_for_timeout(4000)
+    assert bots.nth(before).inner_text() == stopped  # nothing more is written after Stop
+    assert "total" not in page.inner_text("#timings")
+    answer = ask(page, "Wer bereute die Entscheidung, Altman zu entfernen?")
+    assert "Sutskever" in answer  # the model was released by the cancelled answer
+
+
 def test_an_uploaded_article_is_indexed_and_answers(page, tmp_path):
     article = tmp_path / "zeppelin.txt"
     article.write_text("Zeppelin-Werft baut Luftschiff\n\nDie Zeppelin-Werft in Friedrichshafen hat das Luftschiff Graf Lindwurm vorgestellt. Es ist 89 Meter lang.", encoding="utf-8")
