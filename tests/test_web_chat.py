@@ -61,7 +61,7 @@ def app_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
+def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does this)")
     from playwright.sync_api import sync_playwright
@@ -72,15 +72,25 @@ def page(app_url):
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.requests = []
-        page.dialogs = []
-        page.on("request", lambda request: page.requests.append(request.url))
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(app_url)
-        page.wait_for_selector("#question textarea", timeout=120_000)
-        yield page
+        yield browser
         browser.close()
+
+
+def open_page(browser, url):
+    """A page that records every request it makes and every dialog that opens."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.requests = []
+    page.dialogs = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(url)
+    page.wait_for_selector("#question textarea", timeout=120_000)
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_url):
+    return open_page(browser, app_url)
 
 
 def ask(page, question: str) -> str:
@@ -89,8 +99,12 @@ def ask(page, question: str) -> str:
     before = bots.count()
     page.fill("#question textarea", question)
     page.click("#send")
-    page.wait_for_function(f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}", timeout=120_000)
-    page.wait_for_function("document.querySelector('#timings').innerText.includes('total')", timeout=180_000)
+    try:
+        page.wait_for_function(f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}", timeout=120_000)
+        page.wait_for_function("document.querySelector('#timings').innerText.includes('total')", timeout=180_000)
+    except Exception:
+        shot(page, "failed-" + re.sub(r"\W+", "-", question)[:40])  # what the page showed, for the CI log reader
+        raise
     return bots.nth(before).inner_text()
 
 
@@ -127,6 +141,8 @@ def test_stop_cancels_the_answer_and_the_next_question_is_answered(page):
     page.click("#send")
     page.wait_for_function(f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}", timeout=120_000)
     page.click("#stop")
+    # Wait until the page knows the event is over: until then Gradio ignores a new Ask.
+    page.wait_for_function("document.querySelector('#chat [data-testid=status-tracker]').classList.contains('hide')", timeout=60_000)
     stopped = bots.nth(before).inner_text()
     page.wait_for_timeout(4000)
     assert bots.nth(before).inner_text() == stopped  # nothing more is written after Stop
@@ -153,6 +169,31 @@ def test_an_uploaded_article_is_indexed_and_answers(page, tmp_path):
     page.set_input_files("#upload input[type=file]", str(wrong))
     page.wait_for_timeout(1500)
     assert "zeppelin.txt" in page.inner_text("#corpus-status")  # a .pdf never reaches the server: the picker refuses it
+
+
+def test_a_question_asked_while_another_is_answered_is_queued_visibly(browser, app_url, page):
+    other = open_page(browser, app_url)
+    page.fill("#question textarea", "Warum war Kevin Scott über Google besorgt, und was schrieb er über BERT?")
+    page.click("#send")
+    page.wait_for_function("document.querySelector('#sources').innerText.includes('Reading')", timeout=120_000)
+    other.fill("#question textarea", "Wer ist der CTO von Microsoft?")
+    other.click("#send")
+    other.wait_for_function("document.querySelector('#timings').innerText.includes('queued')", timeout=60_000)
+    assert "Reading" in other.inner_text("#sources")  # its sources are there while it waits
+    other.wait_for_function("document.querySelector('#timings').innerText.includes('total')", timeout=180_000)
+    assert "Kevin Scott" in other.locator("#chat [data-testid=bot]").last.inner_text()
+    page.wait_for_function("document.querySelector('#timings').innerText.includes('total')", timeout=180_000)
+    other.close()
+
+
+def test_removing_an_article_takes_it_out_of_the_list_and_the_answers(page):
+    page.locator("#remove-choice input").fill("zeppelin.txt")
+    page.keyboard.press("Enter")
+    page.click("#remove")
+    page.wait_for_function("document.querySelector('#corpus-status').innerText.includes('removed')", timeout=120_000)
+    assert "Zeppelin-Werft baut Luftschiff" not in page.inner_text("#article-table")
+    answer = ask(page, "Wie lang ist das Luftschiff Graf Lindwurm?")
+    assert "89" not in answer
 
 
 def test_article_markup_is_shown_as_text_and_runs_nothing(page):
