@@ -105,3 +105,12 @@ def test_a_new_article_is_indexed_incrementally_and_answerable(assistant, corpus
     assert "89" in answer.text and [c.source for c in answer.citations] == ["zz_zeppelin.txt"]
     (corpus_dir / "zz_zeppelin.txt").unlink()
     assert assistant.index().removed == ["zz_zeppelin.txt"]
+
+
+@pytest.mark.parametrize("bm25_weight", [0.2, 1.0])
+def test_hybrid_and_bm25_retrieval_on_the_real_index(assistant, bm25_weight):
+    from rag.retrieval import Retriever
+
+    hits = Retriever(assistant.store, assistant.embedder, bm25_weight).search("Wer bereute die Entscheidung, Altman zu entfernen?", 5)
+    assert hits[0].passage.source == "003_94838c7e088f3b72.txt"
+    assert all(h.dense > 0 for h in hits)  # BM25-only hits carry their exact cosine too
