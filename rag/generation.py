@@ -14,8 +14,6 @@ from rag.models import ModelError
 
 @dataclass
 class GenerationStats:
-    prompt_tokens: int = 0
-    reused_tokens: int = 0  # prompt tokens served from the KV cache
     completion_tokens: int = 0
     first_token_ms: float | None = None
     total_ms: float = 0.0
@@ -117,8 +115,6 @@ class LlamaGenerator:
     def _run(self, prompt: str, max_tokens: int, stats: GenerationStats) -> Iterator[str]:
         with self.lock:
             tokens = self._tokens(prompt)
-            stats.prompt_tokens = len(tokens)
-            stats.reused_tokens = min(_common_prefix(tokens, self.llm._input_ids.tolist()), len(tokens) - 1)
             started = time.perf_counter()
             chunks = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.0, stop=self.stop, stream=True)
             try:
