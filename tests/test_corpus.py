@@ -59,3 +59,18 @@ def test_content_hash_is_of_the_bytes(corpus):
 
     path = next(corpus.glob("*.txt"))
     assert load_article(path, corpus).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_uploads_keep_only_a_plain_name_of_an_article_type_within_the_size_limit():
+    from rag.corpus import MAX_UPLOAD_BYTES, upload_name
+
+    assert upload_name("../../etc/x.txt", 10) == "x.txt"
+    assert upload_name("C:\\Users\\me\\Nachricht über Köln.md", 10) == "Nachricht über Köln.md"
+    with pytest.raises(ArticleError, match="only .txt"):
+        upload_name("report.pdf", 10)
+    with pytest.raises(ArticleError, match="5 MB limit"):
+        upload_name("big.txt", MAX_UPLOAD_BYTES + 1)
+    with pytest.raises(ArticleError, match="not a usable file name"):
+        upload_name("../.hidden.txt", 10)
+    with pytest.raises(ArticleError, match="empty"):
+        upload_name("a.txt", 0)
