@@ -58,7 +58,7 @@ class Assistant:
     >>> assistant = Assistant()                                            # doctest: +SKIP
     >>> answer = assistant.ask("Wie viel hat Microsoft in OpenAI investiert?")  # doctest: +SKIP
     >>> answer.text, [c.source for c in answer.citations]                  # doctest: +SKIP
-    ('Microsoft hat mindestens 13 Milliarden Dollar in OpenAI investiert [1].', ['004_049a8fec8080a705.txt'])
+    ('Microsoft hat in OpenAI mindestens 13 Milliarden Dollar investiert [1].', ['004_049a8fec8080a705.txt'])
     """
 
     def __init__(self, settings: Settings | None = None, *, show_progress: bool = True, load_generator: bool = True, **overrides):
