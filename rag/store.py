@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 EMBED_BATCH = 8
+EXACT_SEARCH_LIMIT = 50_000  # passages; 768 float32 dims each is about 150 MB at the limit
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class PassageStore:
         self.manifest = self._load_manifest()
         self.collection = self.client.get_or_create_collection(self.manifest["collection"], configuration={"hnsw": {"space": "cosine"}})
         self._passages: dict[str, Passage] | None = None
+        self._matrix: tuple[list[str], np.ndarray] | None = None
         self._lexical: LexicalIndex | None = None
 
     # -- manifest -------------------------------------------------------------------------
@@ -100,6 +102,7 @@ class PassageStore:
     def _save_manifest(self) -> None:
         _write_json_atomic(self.folder / MANIFEST, self.manifest)
         self._passages = None
+        self._matrix = None
 
     @property
     def files(self) -> dict[str, dict]:
@@ -132,15 +135,34 @@ class PassageStore:
         return self._lexical
 
     def dense_search(self, vector: np.ndarray, k: int) -> dict[str, float]:
-        """Passage id -> cosine similarity for the k nearest current passages."""
+        """Passage id -> cosine similarity for the k nearest current passages.
+
+        Exact (one matrix product over the stored vectors) up to EXACT_SEARCH_LIMIT passages:
+        Chroma's approximate HNSW search was seen to miss a just-added passage, and then the
+        answer abstained wrongly. Larger collections use Chroma's index.
+        """
         count = self.collection.count()
         if count == 0:
             return {}
+        if count <= EXACT_SEARCH_LIMIT:
+            ids, matrix = self._vectors()
+            scores = matrix @ vector
+            order = np.argsort(-scores)[:k]
+            return {ids[i]: float(scores[i]) for i in order}
         # Over-fetch: stale passages of a half-finished build are filtered out below.
         result = self.collection.query(query_embeddings=[vector.tolist()], n_results=min(count, k + 16), include=["distances"])
         current = self.passages()
         hits = {pid: 1.0 - d for pid, d in zip(result["ids"][0], result["distances"][0]) if pid in current}
         return dict(list(hits.items())[:k])
+
+    def _vectors(self) -> tuple[list[str], np.ndarray]:
+        """Ids and stored vectors of the current passages, cached until the index changes."""
+        if self._matrix is None:
+            ids = sorted(self.passages())
+            got = self.collection.get(ids=ids, include=["embeddings"]) if ids else {"ids": [], "embeddings": []}
+            by_id = dict(zip(got["ids"], got["embeddings"]))
+            self._matrix = (ids, np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), -1))
+        return self._matrix
 
     def similarity(self, vector: np.ndarray, ids: list[str]) -> dict[str, float]:
         """Exact cosine similarity of the given passages to `vector` (stored vectors are normalised)."""

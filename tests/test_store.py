@@ -114,3 +114,18 @@ def test_similarity_is_the_exact_cosine_of_stored_passages(tmp_path, corpus, has
     query = hashing_embedder.encode_query(passage.text)
     assert store.similarity(query, [passage.id])[passage.id] == pytest.approx(1.0, abs=1e-5)
     assert store.similarity(query, []) == {}
+
+
+@pytest.mark.parametrize("exact_limit", [50_000, 0])
+def test_dense_search_finds_a_just_added_passage_exactly_and_through_chroma(tmp_path, corpus, hashing_embedder, monkeypatch, exact_limit):
+    import rag.store
+
+    monkeypatch.setattr(rag.store, "EXACT_SEARCH_LIMIT", exact_limit)
+    store = open_store(tmp_path, hashing_embedder)
+    store.update(corpus, hashing_embedder, show_progress=False)
+    (corpus / "zz_new.txt").write_text("Neu\nDas Luftschiff Graf Lindwurm ist 89 Meter lang.", encoding="utf-8")
+    store.update(corpus, hashing_embedder, show_progress=False)
+    hits = store.dense_search(hashing_embedder.encode_query("Das Luftschiff Graf Lindwurm ist 89 Meter lang."), 3)
+    best = max(hits, key=hits.get)
+    assert store.passages()[best].source == "zz_new.txt"
+    assert hits[best] == pytest.approx(1.0, abs=1e-4)
