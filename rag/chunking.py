@@ -24,12 +24,30 @@ def _segmenter(language: str) -> pysbd.Segmenter:
         return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
+SEGMENT_WINDOW = 4000  # pysbd's time grows faster than linearly with the length of what it is given
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Lines of `text`, with a long line cut after a sentence end (or a space) every few KB."""
+    windows = []
+    for line in re.finditer(r"[^\n]+", text):
+        start, end = line.span()
+        while end - start > SEGMENT_WINDOW:
+            limit = start + SEGMENT_WINDOW
+            cut = max(text.rfind(mark, start, limit) for mark in (". ", "! ", "? "))
+            cut = cut + 2 if cut > start else max(text.rfind(" ", start, limit) + 1, limit)
+            windows.append((start, cut))
+            start = cut
+        windows.append((start, end))
+    return windows
+
+
 def sentence_spans(text: str, language: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence, never crossing a line break, without surrounding spaces."""
     spans = []
-    for line in re.finditer(r"[^\n]+", text):
-        for sentence in _segmenter(language).segment(line.group()):
-            start, end = line.start() + sentence.start, line.start() + sentence.end
+    for window_start, window_end in _windows(text):
+        for sentence in _segmenter(language).segment(text[window_start:window_end]):
+            start, end = window_start + sentence.start, window_start + sentence.end
             while start < end and text[start].isspace():
                 start += 1
             while end > start and text[end - 1].isspace():

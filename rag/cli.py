@@ -32,10 +32,11 @@ def _settings(**overrides) -> Settings:
 def _assistant(settings: Settings, load_generator: bool = True):
     from rag.assistant import Assistant
     from rag.models import ModelError
+    from rag.store import IndexDamaged, IndexDiskFull
 
     try:
         return Assistant(settings, load_generator=load_generator)
-    except (ModelError, FileNotFoundError) as exc:
+    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull) as exc:
         fail(str(exc))
 
 
@@ -107,11 +108,24 @@ def chat(corpus: Optional[Path] = typer.Option(None), index: Optional[Path] = ty
 
 
 @app.command("index")
-def index_command(corpus: Optional[Path] = typer.Argument(None, help="Folder of articles (default: seeds/)."), index: Optional[Path] = typer.Option(None)):
+def index_command(
+    corpus: Optional[Path] = typer.Argument(None, help="Folder of articles (default: seeds/)."),
+    index: Optional[Path] = typer.Option(None),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Throw the index away and build it again (for a damaged index)."),
+):
     """Build or update the index incrementally."""
     settings = _settings(corpus=corpus, index=index)
+    if rebuild:
+        from rag.store import wipe_index
+
+        wipe_index(Path(settings.index).expanduser())
     assistant = _assistant(settings, load_generator=False)
-    report = assistant.index()
+    from rag.store import IndexDiskFull
+
+    try:
+        report = assistant.index()
+    except IndexDiskFull as exc:
+        fail(str(exc))
     for line in report.skipped:
         typer.echo(f"skipped: {line}", err=True)
     typer.echo(

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_ARTICLE_BYTES = 20 * 1024 * 1024  # a 20 MB article is a book; bigger files are refused, not held in memory
 
 
 class ArticleError(ValueError):
@@ -68,8 +69,11 @@ def _first_line_title(text: str) -> str:
 
 
 def load_article(path: Path, root: Path) -> Article:
-    raw = path.read_bytes()
     source = path.relative_to(root).as_posix()
+    size = path.stat().st_size
+    if size > MAX_ARTICLE_BYTES:
+        raise ArticleError(f"{source}: {size / 1e6:.1f} MB is over the {MAX_ARTICLE_BYTES // (1024 * 1024)} MB limit for one article; split it into smaller files")
+    raw = path.read_bytes()
     text = decode(raw, source)
     if path.suffix.lower() in (".html", ".htm"):
         title, text = _html_to_text(text)
@@ -88,7 +92,11 @@ def article_files(root: Path) -> list[Path]:
 
 
 def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def upload_name(name: str, size: int) -> str:

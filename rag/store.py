@@ -9,6 +9,7 @@ next build.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -54,6 +55,44 @@ class IndexReport:
     passages: int = 0
 
 
+class IndexDamaged(RuntimeError):
+    """The index on disk cannot be trusted; the message says how to rebuild it."""
+
+    def __init__(self, folder: Path, problem: str):
+        super().__init__(f"the index in {folder} is damaged ({problem}); rebuild it with `rag index --rebuild`")
+
+
+class IndexDiskFull(RuntimeError):
+    """The disk under the index filled up; the index answers from what it held before."""
+
+    def __init__(self, folder: Path):
+        free = shutil.disk_usage(folder).free / 1e6
+        super().__init__(
+            f"cannot write the index in {folder}: the disk is full ({free:.1f} MB free). "
+            "Free some space and run `rag index` again; until then it answers from what was indexed before"
+        )
+
+
+LOW_DISK_BYTES = 64 * 1024 * 1024
+
+
+def _disk_full(folder: Path, exc: BaseException) -> bool:
+    """Whether a storage error is the disk filling up (Chroma reports it in its own words)."""
+    chain = [exc, exc.__cause__, exc.__context__]
+    if any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in chain):
+        return True
+    return shutil.disk_usage(folder).free < LOW_DISK_BYTES
+
+
+def wipe_index(folder: Path) -> None:
+    """Remove what a PassageStore wrote in `folder`, and nothing else (the folder may be a user's)."""
+    for entry in [folder / MANIFEST, folder / "manifest.tmp", folder / "chroma", *folder.glob("bm25-*")]:
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink(missing_ok=True)
+
+
 def _write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_suffix(".tmp")
     with tmp.open("w") as f:
@@ -70,12 +109,33 @@ class PassageStore:
         self.folder = folder
         self.config = {"embedder": embedder_identity, "chunk_chars": chunk_chars}
         folder.mkdir(parents=True, exist_ok=True)
-        self.client = chromadb.PersistentClient(path=str(folder / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
-        self.manifest = self._load_manifest()
-        self.collection = self.client.get_or_create_collection(self.manifest["collection"], configuration={"hnsw": {"space": "cosine"}})
         self._passages: dict[str, Passage] | None = None
         self._matrix: tuple[list[str], np.ndarray] | None = None
         self._lexical: LexicalIndex | None = None
+        try:
+            self.client = chromadb.PersistentClient(path=str(folder / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+            self.manifest = self._load_manifest()
+            self.collection = self.client.get_or_create_collection(self.manifest["collection"], configuration={"hnsw": {"space": "cosine"}})
+            self._check_complete()
+        except IndexDamaged:
+            raise
+        except Exception as exc:  # Chroma raises many kinds on a damaged database file
+            if _disk_full(folder, exc):
+                raise IndexDiskFull(folder) from exc
+            raise IndexDamaged(folder, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from exc
+
+    def _check_complete(self) -> None:
+        """Refuse to answer from an index that lost passages: it would say "the articles
+        don't say" when they do. The BM25 side is derived data and is simply rebuilt."""
+        expected = sum(entry["passages"] for entry in self.files.values())
+        found = len(self.passages())
+        if found < expected:
+            raise IndexDamaged(self.folder, f"{expected - found} of {expected} passages are missing")
+        name = self.manifest.get("bm25")
+        if name and not (self.folder / name).is_dir():
+            log.warning("the BM25 index %s is missing: rebuilding it", self.folder / name)
+            self.manifest["bm25"] = None
+            self._refresh_lexical()
 
     # -- manifest -------------------------------------------------------------------------
     def _collection_name(self) -> str:
@@ -84,6 +144,8 @@ class PassageStore:
     def _load_manifest(self) -> dict:
         path = self.folder / MANIFEST
         manifest = None
+        if not path.exists() and self.client.list_collections():
+            log.warning("index manifest %s is missing: rebuilding the index", path)
         if path.exists():
             try:
                 manifest = json.loads(path.read_text())
@@ -174,13 +236,18 @@ class PassageStore:
     # -- writing --------------------------------------------------------------------------
     def update(self, corpus: Path, embedder, show_progress: bool = True) -> IndexReport:
         """Bring the index in line with the files in `corpus`: add, re-embed, remove."""
+        try:
+            return self._update(corpus, embedder, show_progress)
+        except Exception as exc:
+            if _disk_full(self.folder, exc):
+                raise IndexDiskFull(self.folder) from exc
+            raise
+
+    def _update(self, corpus: Path, embedder, show_progress: bool) -> IndexReport:
         report = IndexReport()
         paths = {p.relative_to(corpus).as_posix(): p for p in article_files(corpus)}
         for source in sorted(set(self.files) - set(paths)):
-            del self.files[source]
-            self._save_manifest()
-            self.collection.delete(where={"source": source})
-            report.removed.append(source)
+            self._remove(source, report)
 
         pending = []
         for source, path in paths.items():
@@ -192,10 +259,24 @@ class PassageStore:
             if self.files.get(source, {}).get("sha256") == sha:
                 report.unchanged += 1
             else:
-                pending.append((source, path))
+                pending.append((source, path, sha))
+
+        # The same bytes under two names are indexed once, under the name indexed first (or
+        # sorting first): two copies would fill the top-k with the same passage twice.
+        waiting = {source for source, _, _ in pending}
+        owners = {entry["sha256"]: source for source, entry in self.files.items() if source in paths and source not in waiting}
+        unique = []
+        for source, path, sha in pending:
+            if sha in owners:
+                report.skipped.append(f"{source}: same text as {owners[sha]}, indexed once")
+                if source in self.files:
+                    self._remove(source, report)
+                continue
+            owners[sha] = source
+            unique.append((source, path))
 
         articles = []
-        for source, path in pending:
+        for source, path in unique:
             try:
                 article = load_article(path, corpus)
             except (ArticleError, OSError) as exc:
@@ -213,6 +294,12 @@ class PassageStore:
         self._refresh_lexical()
         report.passages = len(self.passages())
         return report
+
+    def _remove(self, source: str, report: IndexReport) -> None:
+        del self.files[source]
+        self._save_manifest()  # from here on the file no longer answers; its vectors go next
+        self.collection.delete(where={"source": source})
+        report.removed.append(source)
 
     def _add_article(self, article, chunks, embedder, bar) -> None:
         ids = [f"{article.source}#{article.sha256[:16]}#{i}" for i in range(len(chunks))]

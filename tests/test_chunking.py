@@ -39,3 +39,12 @@ def test_abbreviations_do_not_end_a_sentence():
     text = "T\nAm 22. Juli kündigte Microsoft etwas an. Dr. Müller sagte nichts."
     passages = chunk(text, "de", max_chars=45)
     assert passages[0].text == "Am 22. Juli kündigte Microsoft etwas an."
+
+
+def test_a_very_long_line_is_segmented_in_windows_without_losing_a_sentence():
+    # pysbd slows down faster than linearly on one long line; it gets a few KB at a time.
+    sentences = [f"Satz Nummer {i} handelt von Dr. Meier und dem Thema {i * 7}." for i in range(400)]
+    text = "Titel\n" + " ".join(sentences)
+    passages = chunk(text, "de", max_chars=350)
+    assert all(text[p.start : p.end] == p.text and len(p.text) <= 350 for p in passages)
+    assert " ".join(p.text for p in passages) == " ".join(sentences)

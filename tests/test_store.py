@@ -1,6 +1,8 @@
 """The index on disk, with the real Chroma and a deterministic test embedder."""
 
 import json
+import re
+import shutil
 
 import pytest
 
@@ -129,3 +131,139 @@ def test_dense_search_finds_a_just_added_passage_exactly_and_through_chroma(tmp_
     best = max(hits, key=hits.get)
     assert store.passages()[best].source == "zz_new.txt"
     assert hits[best] == pytest.approx(1.0, abs=1e-4)
+
+
+def reopen(tmp_path, embedder):
+    """A store opened as a new process would: Chroma caches one client per path in-process."""
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    return open_store(tmp_path, embedder)
+
+
+def test_a_crash_while_removing_an_article_never_answers_from_it(tmp_path, corpus, hashing_embedder, monkeypatch):
+    store = open_store(tmp_path, hashing_embedder)
+    store.update(corpus, hashing_embedder, show_progress=False)
+    (corpus / "004_049a8fec8080a705.txt").unlink()
+
+    def dying_delete(**kwargs):
+        raise Crash
+
+    monkeypatch.setattr(store.collection, "delete", dying_delete)
+    with pytest.raises(Crash):
+        store.update(corpus, hashing_embedder, show_progress=False)  # dies after the manifest, before the vectors
+    monkeypatch.undo()
+
+    reopened = reopen(tmp_path, hashing_embedder)
+    assert "004_049a8fec8080a705.txt" not in {p.source for p in reopened.passages().values()}
+    report = reopened.update(corpus, hashing_embedder, show_progress=False)
+    assert reopened.collection.count() == len(reopened.passages()) == report.passages  # the orphans are swept
+
+
+def test_lost_passages_are_reported_with_the_fix_and_rebuilt_on_request(tmp_path, corpus, hashing_embedder):
+    from rag.store import IndexDamaged, wipe_index
+
+    good = open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False).passages
+    shutil.rmtree(tmp_path / "index" / "chroma")
+    with pytest.raises(IndexDamaged, match=r"passages are missing.*rag index --rebuild"):
+        reopen(tmp_path, hashing_embedder)
+    (tmp_path / "index" / "notes.txt").write_text("a user's file")
+    wipe_index(tmp_path / "index")
+    assert [p.name for p in (tmp_path / "index").iterdir()] == ["notes.txt"]  # only our files go
+    assert reopen(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False).passages == good
+
+
+def test_a_corrupted_database_is_reported_not_answered_from(tmp_path, corpus, hashing_embedder):
+    from rag.store import IndexDamaged
+
+    open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False)
+    database = tmp_path / "index" / "chroma" / "chroma.sqlite3"
+    database.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(IndexDamaged, match="rag index --rebuild"):
+        reopen(tmp_path, hashing_embedder)
+
+
+def test_a_missing_bm25_folder_is_rebuilt_from_the_passages(tmp_path, corpus, hashing_embedder):
+    store = open_store(tmp_path, hashing_embedder)
+    store.update(corpus, hashing_embedder, show_progress=False)
+    shutil.rmtree(tmp_path / "index" / store.manifest["bm25"])
+    reopened = reopen(tmp_path, hashing_embedder)
+    assert sorted(reopened.lexical().ids) == sorted(reopened.passages())
+    assert (tmp_path / "index" / reopened.manifest["bm25"]).is_dir()
+
+
+def test_the_same_article_under_two_names_is_indexed_once(tmp_path, corpus, hashing_embedder):
+    original = corpus / "002_ccdb200a2a1ca015.txt"
+    shutil.copy(original, corpus / "a copy.txt")
+    store = open_store(tmp_path, hashing_embedder)
+    report = store.update(corpus, hashing_embedder, show_progress=False)
+    assert report.skipped == ["a copy.txt: same text as 002_ccdb200a2a1ca015.txt, indexed once"]
+    assert "a copy.txt" not in store.files
+    original.unlink()  # the copy takes over when the original goes
+    report = store.update(corpus, hashing_embedder, show_progress=False)
+    assert report.added == ["a copy.txt"] and report.removed == ["002_ccdb200a2a1ca015.txt"]
+
+
+def test_odd_file_names_are_indexed_and_found_under_their_name(tmp_path, corpus, hashing_embedder):
+    names = ["mit Leerzeichen.txt", "überraschung-東京.md", "semi;colon $(touch pwned) `x` & 'q'.txt"]
+    for i, name in enumerate(names):
+        (corpus / name).write_text(f"Titel {i}\nDer Leuchtturm Nummer {i} steht auf der Insel Zyx{i}.", encoding="utf-8")
+    store = open_store(tmp_path, hashing_embedder)
+    report = store.update(corpus, hashing_embedder, show_progress=False)
+    assert set(names) <= set(report.added)
+    for i, name in enumerate(names):
+        hits = store.dense_search(hashing_embedder.encode_query(f"Der Leuchtturm Nummer {i} steht auf der Insel Zyx{i}."), 1)
+        assert store.passages()[next(iter(hits))].source == name
+    assert not (tmp_path / "pwned").exists() and not (corpus / "pwned").exists()
+
+
+def test_a_50_mb_file_is_refused_with_the_limit_and_the_rest_indexed(tmp_path, corpus, hashing_embedder):
+    with (corpus / "huge.txt").open("w") as f:
+        for _ in range(50):
+            f.write("Ein sehr langer Satz über nichts Besonderes. " * 23_000 + "\n")
+    assert (corpus / "huge.txt").stat().st_size > 50_000_000
+    report = open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False)
+    assert len(report.added) == 5
+    assert len(report.skipped) == 1 and re.match(r"huge\.txt: 5\d\.\d MB is over the 20 MB limit", report.skipped[0])
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs: room for the seed index, not for a large article."""
+    import os
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+    yield mount
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    subprocess.run(["umount", "--lazy", str(mount)], check=True)  # lazy: Chroma may still hold a file open
+
+
+def test_a_full_disk_stops_the_build_with_a_clear_error_and_the_old_index_answers(small_disk, corpus, hashing_embedder):
+    import subprocess
+
+    from rag.store import IndexDiskFull
+
+    store = open_store(small_disk, hashing_embedder)
+    good = store.update(corpus, hashing_embedder, show_progress=False).passages
+    (corpus / "big.txt").write_text("Big\n" + "".join(f"Satz {i} über das Thema {i * 7} steht hier. " for i in range(20_000)))
+    with pytest.raises(IndexDiskFull, match=r"disk is full .*run `rag index` again"):
+        store.update(corpus, hashing_embedder, show_progress=False)
+    with pytest.raises(IndexDiskFull):  # not "damaged": while the disk is full, Chroma cannot even open
+        reopen(small_disk, hashing_embedder)
+
+    subprocess.run(["mount", "-o", "remount,size=30m", str(small_disk)], check=True)  # space freed
+    reopened = reopen(small_disk, hashing_embedder)
+    assert len(reopened.passages()) == good and "big.txt" not in reopened.files
+    hits = reopened.dense_search(hashing_embedder.encode_query("Microsoft investierte 2019 eine Milliarde Dollar"), 3)
+    assert hits and all(pid in reopened.passages() for pid in hits)
+    (corpus / "big.txt").unlink()
+    report = reopened.update(corpus, hashing_embedder, show_progress=False)
+    assert reopened.collection.count() == len(reopened.passages()) == report.passages == good

@@ -16,6 +16,7 @@ import gradio as gr
 
 from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
 from rag.corpus import MAX_UPLOAD_BYTES, ArticleError
+from rag.store import IndexDamaged, IndexDiskFull
 from ui.render import CSS, sources_html, timings_line
 
 EXAMPLES = [
@@ -70,7 +71,7 @@ def build(assistant: Assistant) -> gr.Blocks:
             try:
                 report = assistant.add_article(path.name, path.read_bytes())
                 messages.append(f"✓ {path.name}: indexed ({report.passages} passages in all)")
-            except ArticleError as exc:
+            except (ArticleError, IndexDiskFull, OSError) as exc:
                 messages.append(f"✗ {exc}")
         return (*articles_table(), "\n\n".join(messages), None)
 
@@ -80,7 +81,7 @@ def build(assistant: Assistant) -> gr.Blocks:
         try:
             assistant.remove_article(source)
             message = f"✓ {source} removed"
-        except ArticleError as exc:
+        except (ArticleError, IndexDiskFull, OSError) as exc:
             message = f"✗ {exc}"
         return (*articles_table(), message)
 
@@ -158,7 +159,7 @@ def main() -> None:
 
     try:
         assistant = Assistant(settings)
-    except (ModelError, FileNotFoundError) as exc:
+    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull) as exc:
         sys.exit(f"error: {exc}")
     demo = build(assistant)
     demo.queue(default_concurrency_limit=4, max_size=64)
