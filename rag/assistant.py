@@ -15,7 +15,7 @@ from rag.answer import Answer, Citation, MarkerFilter, best_supporting, clean_ma
 from rag.corpus import ArticleError, decode, upload_name
 from rag.embedding import Embedder
 from rag.followup import standalone_query
-from rag.language import detect_language
+from rag.language import OTHER_LANGUAGE_NOTE, answer_language, detect_language
 from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, PromptPassage, fixed_prefix, messages, select_passages
 from rag.retrieval import Retriever
 from rag.settings import Settings
@@ -134,7 +134,9 @@ class Assistant:
         started = time.perf_counter()
         elapsed = lambda: round((time.perf_counter() - started) * 1000, 1)  # noqa: E731
         question = clean_question(question, self.settings.max_question_chars)
-        language = detect_language(question)
+        asked_in = detect_language(question)
+        language = answer_language(asked_in)
+        note = OTHER_LANGUAGE_NOTE if language != asked_in else ""
         query, earlier = standalone_query(question, history)
         hits = self.retriever.search(query, self.settings.top_k)
         retrieve_ms = elapsed()
@@ -148,7 +150,7 @@ class Assistant:
         timings = {"retrieve_ms": retrieve_ms, "sources_ms": elapsed()}
 
         def abstain(reason: str) -> Iterator[Delta | Answer]:
-            text = abstention_message(language)
+            text = note + abstention_message(language)
             yield Delta(text)
             timings.setdefault("prompt_tokens", 0)
             timings.update(first_token_ms=elapsed(), total_ms=elapsed(), abstain_reason=reason, completion_tokens=0)
@@ -172,6 +174,8 @@ class Assistant:
         generation = generator.stream(prompt + ANSWER_PREFILL, self.settings.max_answer_tokens)
         markers = MarkerFilter(len(sources))
         raw = []
+        if note:
+            yield Delta(note)
         for piece in generation:
             raw.append(piece)
             if shown := markers.feed(piece):
@@ -193,4 +197,4 @@ class Assistant:
             tokens_per_s=round(stats.completion_tokens / ((stats.total_ms - (stats.first_token_ms or 0)) / 1000), 1) if stats.completion_tokens > 1 else None,
         )
         by_marker = {c.marker: c for c in sources}
-        yield Answer(text, False, language, [by_marker[n] for n in cited], timings, sources)
+        yield Answer(note + text, False, language, [by_marker[n] for n in cited], timings, sources)

@@ -66,5 +66,20 @@ def detect_language(text: str, default: str = "en") -> str:
     return language.iso_code_639_1.name.lower() if language else default
 
 
+# Languages the answers are written in. The small model writes these well; in others (seen
+# with Chinese) it garbles numbers, so a question in another language is answered in English,
+# saying so.
+ANSWER_LANGUAGES = ("de", "fr", "en", "es", "it")
+OTHER_LANGUAGE_NOTE = "(I answer in German, French, English, Spanish or Italian; here in English.) "
+
+
+def answer_language(question_language: str) -> str:
+    """
+    >>> answer_language("fr"), answer_language("zh")
+    ('fr', 'en')
+    """
+    return question_language if question_language in ANSWER_LANGUAGES else "en"
+
+
 def language_name(code: str) -> str:
     return NAMES.get(code, code)

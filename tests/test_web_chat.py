@@ -5,15 +5,13 @@ with the real models and a temp corpus and index."""
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from stress.serve import start_app
 from tests.conftest import REPO, SEEDS
 
 pytestmark = pytest.mark.real
@@ -26,35 +24,16 @@ HOSTILE = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("web-corpus")
     for path in SEEDS.iterdir():
         shutil.copy(path, corpus)
     (corpus / "zz_blaufuchs.txt").write_text(HOSTILE, encoding="utf-8")
-    port = free_port()
-    env = {**os.environ, "RAG_CORPUS": str(corpus), "RAG_INDEX": str(tmp_path_factory.mktemp("web-index")), "RAG_PORT": str(port), "RAG_HOST": "127.0.0.1"}
-    log = open(tmp_path_factory.mktemp("web-log") / "app.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "ui.app"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the app exited with {process.returncode}: {Path(log.name).read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(1)
-    else:
-        process.kill()
-        pytest.fail("the app did not answer within 300 s")
+    try:
+        process, url = start_app(corpus, tmp_path_factory.mktemp("web-index"), tmp_path_factory.mktemp("web-log") / "app.log")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield url
     process.terminate()
     process.wait(timeout=30)
