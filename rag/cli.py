@@ -206,6 +206,26 @@ def eval_command(
             raise typer.Exit(1)
 
 
+@app.command()
+def serve(api: bool = typer.Option(False, "--api", help="Serve the OpenAI-compatible API instead of the web chat.")):
+    """Serve the web chat (RAG_HOST, RAG_PORT) or, with --api, the OpenAI-compatible API (RAG_API_PORT, RAG_API_KEY)."""
+    settings = _settings()
+    from rag.models import ModelError
+    from rag.store import IndexDamaged, IndexDiskFull
+
+    try:
+        if api:
+            from rag.openai_api import serve as serve_api
+
+            serve_api(settings)
+        else:
+            from ui.app import main as serve_web
+
+            serve_web()
+    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull) as exc:
+        fail(str(exc))
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     app()

@@ -5,6 +5,7 @@ Create it at the boundary (CLI, UI, eval) and pass it explicitly into the librar
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -44,7 +45,22 @@ class Settings(BaseSettings):
     port: int = Field(7860, ge=1, le=65535, description="Web chat port.")
     auth_user: str = Field("", description="Web chat login name (required off loopback).")
     auth_password: SecretStr = Field(SecretStr(""), description="Web chat password (required off loopback).")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port of the OpenAI-compatible API (`rag serve --api`).")
+    api_key: SecretStr = Field(SecretStr(""), description="Bearer key the API requires (always when set; required off loopback).")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def is_loopback(host: str) -> bool:
+    """
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

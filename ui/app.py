@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing phones hom
 import gradio as gr
 
 from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
+from rag.settings import is_loopback
 from rag.corpus import MAX_UPLOAD_BYTES, ArticleError
 from rag.store import IndexDamaged, IndexDiskFull
 from ui.render import CSS, sources_html, timings_line
@@ -132,19 +132,10 @@ def build(assistant: Assistant) -> gr.Blocks:
     return demo
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def launch_options(settings: Settings) -> dict:
     """Where and how to serve; refuses an address off loopback without credentials."""
     options = {"server_name": settings.host, "server_port": settings.port}
-    if not _is_loopback(settings.host):
+    if not is_loopback(settings.host):
         password = settings.auth_password.get_secret_value()
         if not (settings.auth_user and password):
             raise SystemExit(f"error: refusing to serve on {settings.host} without a login: set RAG_AUTH_USER and RAG_AUTH_PASSWORD, or use RAG_HOST=127.0.0.1")

@@ -1,0 +1,118 @@
+"""An OpenAI-compatible API where the assistant is the "model": `rag serve --api`.
+
+`POST /v1/chat/completions` (plain and `stream: true`) answers the last user message from
+the articles, with the earlier messages as the conversation; `GET /v1/models` lists the one
+model. The reply's text is the grounded answer with its `[n]` markers. Two extra fields,
+which OpenAI clients pass through (`completion.model_extra` in the Python client), carry
+what the text cannot: `citations` (marker, source, title, passage text, offsets, score) and
+`abstained`. When streaming they come in the last chunk, the one with `finish_reason`.
+
+Bind rules as for the web chat: loopback by default; any other address needs `RAG_API_KEY`,
+and when a key is set every request must send it as `Authorization: Bearer <key>`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from rag.answer import Answer
+from rag.assistant import Assistant, Delta, QuestionError
+from rag.settings import Settings, is_loopback
+
+MODEL_ID = "rag-news"
+
+
+def _error(status: int, message: str, kind: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": None}}, status_code=status)
+
+
+def _citations(answer: Answer) -> list[dict]:
+    return [{"marker": c.marker, "source": c.source, "title": c.title, "text": c.text, "start": c.start, "end": c.end, "score": c.score} for c in answer.citations]
+
+
+def _usage(answer: Answer) -> dict:
+    prompt, completion = answer.timings.get("prompt_tokens", 0), answer.timings.get("completion_tokens", 0)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _conversation(messages: list[dict]) -> tuple[str, list[dict]]:
+    """The question (last user message) and the history before it; raises QuestionError."""
+    def text(message: dict) -> str:
+        content = message.get("content") or ""
+        if isinstance(content, list):  # the content-parts form: keep the text parts
+            content = " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return str(content)
+
+    turns = [{"role": m.get("role"), "content": text(m)} for m in messages if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+    if not turns or turns[-1]["role"] != "user":
+        raise QuestionError("the last message must come from the user")
+    return turns[-1]["content"], turns[:-1]
+
+
+def create_api(assistant: Assistant, api_key: str = "") -> FastAPI:
+    api = FastAPI(title="rag-news OpenAI-compatible API", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @api.middleware("http")
+    async def require_key(request: Request, call_next):
+        if api_key:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not secrets.compare_digest(given.encode(), api_key.encode()):
+                return _error(401, "invalid API key", "invalid_request_error")
+        return await call_next(request)
+
+    @api.get("/v1/models")
+    def list_models() -> dict:
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "rag-news"}]}
+
+    @api.post("/v1/chat/completions")
+    def chat_completions(body: dict):
+        try:
+            question, history = _conversation(body.get("messages") or [])
+            events = assistant.stream(question, history)
+            next(events)  # the Sources event: raises QuestionError for a bad question before any reply starts
+        except QuestionError as exc:
+            return _error(400, str(exc), "invalid_request_error")
+        completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if body.get("stream"):
+            return StreamingResponse(_chunks(events, completion_id, created), media_type="text/event-stream")
+        answer = next(event for event in events if isinstance(event, Answer))
+        return {
+            "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}],
+            "usage": _usage(answer), "citations": _citations(answer), "abstained": answer.abstained,
+        }
+
+    return api
+
+
+def _chunks(events: Iterator, completion_id: str, created: int) -> Iterator[str]:
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    for event in events:
+        if isinstance(event, Delta):
+            yield chunk({"content": event.text})
+        elif isinstance(event, Answer):
+            yield chunk({}, "stop", usage=_usage(event), citations=_citations(event), abstained=event.abstained)
+    yield "data: [DONE]\n\n"
+
+
+def serve(settings: Settings) -> None:
+    """Run the API on settings.host:settings.api_port; refuses off loopback without a key."""
+    import uvicorn
+
+    key = settings.api_key.get_secret_value()
+    if not is_loopback(settings.host) and not key:
+        raise SystemExit(f"error: refusing to serve the API on {settings.host} without a key: set RAG_API_KEY, or use RAG_HOST=127.0.0.1")
+    api = create_api(Assistant(settings), key)
+    uvicorn.run(api, host=settings.host, port=settings.api_port, log_level="warning")

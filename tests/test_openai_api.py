@@ -1,0 +1,109 @@
+"""`rag serve --api` started as a process on a loopback port with the real models, used through
+the official `openai` Python client."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from rag.assistant import QuestionError
+from rag.openai_api import _conversation
+from stress.serve import free_port
+from tests.conftest import REPO, SEEDS
+
+KEY = "test-key-0123"
+CLOUD = "What share of the global cloud infrastructure market does Amazon hold?"
+
+
+def test_the_question_is_the_last_user_message_and_the_rest_is_history():
+    messages = [{"role": "system", "content": "be nice"}, {"role": "user", "content": "Wer gründete OpenAI?"},
+                {"role": "assistant", "content": "Sam Altman [1]."}, {"role": "user", "content": [{"type": "text", "text": "Und wann?"}]}]
+    question, history = _conversation(messages)
+    assert question == "Und wann?" and [m["role"] for m in history] == ["user", "assistant"]
+    with pytest.raises(QuestionError, match="last message"):
+        _conversation([{"role": "assistant", "content": "hi"}])
+
+
+@pytest.fixture(scope="module")
+def api_url(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("api-corpus")
+    for path in SEEDS.iterdir():
+        shutil.copy(path, corpus)
+    port = free_port()
+    env = {**os.environ, "RAG_CORPUS": str(corpus), "RAG_INDEX": str(tmp_path_factory.mktemp("api-index")), "RAG_API_PORT": str(port), "RAG_HOST": "127.0.0.1", "RAG_API_KEY": KEY}
+    log = tmp_path_factory.mktemp("api-log") / "api.log"
+    process = subprocess.Popen([sys.executable, "-c", "from rag.cli import main; main()", "serve", "--api"], cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the API exited with {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"}), timeout=2)
+            break
+        except OSError:
+            time.sleep(1)
+    else:
+        process.kill()
+        pytest.fail("the API did not answer within 300 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture
+def client(api_url):
+    from openai import OpenAI
+
+    return OpenAI(base_url=api_url, api_key=KEY, max_retries=0, timeout=120)
+
+
+@pytest.mark.real
+def test_the_assistant_is_the_one_model(client):
+    assert [m.id for m in client.models.list()] == ["rag-news"]
+
+
+@pytest.mark.real
+def test_a_plain_completion_is_the_grounded_answer_with_its_citations(client):
+    completion = client.chat.completions.create(model="rag-news", messages=[{"role": "user", "content": CLOUD}])
+    text = completion.choices[0].message.content
+    assert "31" in text and completion.choices[0].finish_reason == "stop"
+    extra = completion.model_extra
+    assert extra["abstained"] is False and extra["citations"][0]["source"] == "004_049a8fec8080a705.txt"
+    assert f"[{extra['citations'][0]['marker']}]" in text
+    assert completion.usage.completion_tokens > 0 and completion.usage.prompt_tokens > 0
+
+
+@pytest.mark.real
+def test_a_streamed_completion_ends_with_the_citations(client):
+    chunks = list(client.chat.completions.create(model="rag-news", messages=[{"role": "user", "content": CLOUD}], stream=True))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "31" in text and len(chunks) > 3  # streamed in pieces, not one block
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop" and last.model_extra["citations"][0]["source"] == "004_049a8fec8080a705.txt"
+
+
+@pytest.mark.real
+def test_an_unanswerable_question_abstains_in_the_askers_language(client):
+    completion = client.chat.completions.create(model="rag-news", messages=[{"role": "user", "content": "Quel temps fera-t-il demain à Lyon ?"}])
+    assert completion.model_extra["abstained"] is True and completion.choices[0].message.content == "Les articles ne le disent pas."
+
+
+@pytest.mark.real
+def test_a_bad_key_and_a_bad_question_are_rejected_with_a_message(api_url, client):
+    import openai
+
+    with pytest.raises(openai.AuthenticationError, match="invalid API key"):
+        openai.OpenAI(base_url=api_url, api_key="wrong", max_retries=0).models.list()
+    with pytest.raises(openai.BadRequestError, match="the question is empty"):
+        client.chat.completions.create(model="rag-news", messages=[{"role": "user", "content": "  "}])
+
+
+def test_serving_the_api_off_loopback_without_a_key_is_refused():
+    env = {**os.environ, "RAG_HOST": "0.0.0.0", "RAG_API_KEY": ""}
+    result = subprocess.run([sys.executable, "-c", "from rag.cli import main; main()", "serve", "--api"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "RAG_API_KEY" in result.stderr and "Traceback" not in result.stderr
