@@ -16,7 +16,7 @@ from rag.corpus import ArticleError, decode, upload_name
 from rag.embedding import Embedder
 from rag.followup import standalone_query
 from rag.language import OTHER_LANGUAGE_NOTE, answer_language, detect_language
-from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, PromptPassage, fixed_prefix, messages, select_passages
+from rag.prompt import PromptPassage, messages, select_passages
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.store import IndexReport, PassageStore
@@ -65,7 +65,8 @@ class Assistant:
         base = settings or Settings()
         self.settings = Settings(**{**base.model_dump(), **overrides}) if overrides else base
         self.corpus = Path(self.settings.corpus).expanduser()
-        self._generator_source = models.generator_source(self.settings)  # fail at start, not mid-answer
+        # Fail at start, not mid-answer: a missing model file here, an unreachable server when warming.
+        self._generator_source = self.settings.generator_url or models.generator_source(self.settings)
         self.embedder = Embedder(models.embedder_source(self.settings), self.settings.threads)
         self.store = PassageStore(Path(self.settings.index).expanduser(), self.embedder.identity, self.settings.chunk_chars)
         self.retriever = Retriever(self.store, self.embedder, self.settings.bm25_weight)
@@ -80,10 +81,17 @@ class Assistant:
     @property
     def generator(self):
         if self._generator is None:
-            from rag.generation import LlamaGenerator
+            if self.settings.generator_url:
+                from rag.remote_generation import RemoteGenerator
 
-            self._generator = LlamaGenerator(self._generator_source, self.settings.threads, self.settings.context_tokens)
-            self._generator.warm(fixed_prefix(self._generator.render))
+                s = self.settings
+                generator = RemoteGenerator(s.generator_url, s.generator_model, s.generator_api_key.get_secret_value(), s.generator_timeout)
+            else:
+                from rag.generation import LlamaGenerator
+
+                generator = LlamaGenerator(self._generator_source, self.settings.threads, self.settings.context_tokens)
+            generator.warm()
+            self._generator = generator
         return self._generator
 
     def index(self) -> IndexReport:
@@ -159,8 +167,8 @@ class Assistant:
         if too_far(max((h.dense for h in hits), default=None), self.settings.min_dense_score):
             yield from abstain("retrieval")
             return
-        prompt = generator.render(messages([PromptPassage(c.marker, c.title, c.text) for c in sources], question, language, earlier))
-        judgement = generator.judge(prompt + JUDGEMENT_PREFILL)
+        reply = generator.start(messages([PromptPassage(c.marker, c.title, c.text) for c in sources], question, language, earlier), self.settings.max_answer_tokens)
+        judgement = reply.judgement
         timings.update(
             yes_no_margin=round(judgement.yes_no_margin, 3),
             prompt_tokens=judgement.prompt_tokens,
@@ -168,10 +176,11 @@ class Assistant:
             prompt_ms=round(judgement.ms, 1),
         )
         if model_says_not_found(judgement.yes_no_margin, self.settings.min_yes_margin):
+            reply.close()
             yield from abstain("model")
             return
 
-        generation = generator.stream(prompt + ANSWER_PREFILL, self.settings.max_answer_tokens)
+        generation = reply.answer()
         markers = MarkerFilter(len(sources))
         raw = []
         if note:

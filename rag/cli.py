@@ -62,11 +62,17 @@ def ask(
         fail(str(exc))
     assistant = _assistant(settings)
     answer = None
-    for event in assistant.stream(question):
-        if isinstance(event, Delta) and not as_json:
-            typer.echo(event.text, nl=False)
-        elif not isinstance(event, (Delta, Sources)):
-            answer = event
+    from rag.models import ModelError
+
+    try:
+        for event in assistant.stream(question):
+            if isinstance(event, Delta) and not as_json:
+                typer.echo(event.text, nl=False)
+            elif not isinstance(event, (Delta, Sources)):
+                answer = event
+    except ModelError as exc:  # a generator server that stopped mid-answer
+        typer.echo()
+        fail(str(exc))
     if as_json:
         typer.echo(json.dumps(asdict(answer), ensure_ascii=False, indent=2))
         return

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rag.models import ModelError
+from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, fixed_prefix
 
 
 @dataclass
@@ -37,6 +38,15 @@ class Generation:
 
     def __iter__(self):
         return self.deltas
+
+
+@dataclass
+class Reply:
+    """The model's yes/no judgement, read first; the answer streams only if asked for."""
+
+    judgement: Judgement
+    answer: Callable[[], Generation]  # start (or go on with) the answer
+    close: Callable[[], None] = lambda: None  # give up on the answer (abstaining)
 
 
 def _common_prefix(a, b) -> int:
@@ -102,10 +112,16 @@ class LlamaGenerator:
             margin = float(logits[self.yes_token] - logits[self.no_token])
             return Judgement(margin, len(tokens), reused, (time.perf_counter() - started) * 1000)
 
-    def warm(self, prompt: str) -> None:
+    def warm(self) -> None:
         """Evaluate the fixed prompt prefix once so that the first question reuses it."""
         with self.lock:
-            self._evaluate(self._tokens(prompt))
+            self._evaluate(self._tokens(fixed_prefix(self.render)))
+
+    def start(self, messages: list[dict], max_tokens: int) -> Reply:
+        """Judge first (the prompt up to "Found:"), then, if asked, answer from the same KV cache."""
+        prompt = self.render(messages)
+        judgement = self.judge(prompt + JUDGEMENT_PREFILL)
+        return Reply(judgement, lambda: self.stream(prompt + ANSWER_PREFILL, max_tokens))
 
     def stream(self, prompt: str, max_tokens: int) -> Generation:
         generation = Generation(iter(()))

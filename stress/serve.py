@@ -1,4 +1,4 @@
-"""Start the web chat as its own process on a free loopback port (for tests and load runs)."""
+"""Start servers (the web chat, model servers) as processes on free loopback ports, for tests and load runs."""
 
 from __future__ import annotations
 
@@ -19,20 +19,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(process: subprocess.Popen, probe_url: str, log: Path, timeout: float, headers: dict | None = None) -> None:
+    """Return once `probe_url` answers; RuntimeError (with the log's end) if the process exits
+    or the time runs out, and then the process is killed."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(urllib.request.Request(probe_url, headers=headers or {}), timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError(f"{process.args[:3]} did not answer within {timeout:.0f} s")
+
+
 def start_app(corpus: Path, index: Path, log: Path, timeout: float = 300) -> tuple[subprocess.Popen, str]:
-    """The running app and its URL, once the page answers; raises RuntimeError with the log's end."""
+    """The running web chat and its URL, once the page answers."""
     port = free_port()
     env = {**os.environ, "RAG_CORPUS": str(corpus), "RAG_INDEX": str(index), "RAG_PORT": str(port), "RAG_HOST": "127.0.0.1"}
     process = subprocess.Popen([sys.executable, "-m", "ui.app"], cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return process, url
-        except OSError:
-            time.sleep(1)
-    process.kill()
-    raise RuntimeError(f"the app did not answer within {timeout:.0f} s")
+    wait_until_up(process, url, log, timeout)
+    return process, url

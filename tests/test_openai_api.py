@@ -5,14 +5,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from rag.assistant import QuestionError
 from rag.openai_api import _conversation
-from stress.serve import free_port
+from stress.serve import free_port, wait_until_up
 from tests.conftest import REPO, SEEDS
 
 KEY = "test-key-0123"
@@ -38,18 +36,10 @@ def api_url(tmp_path_factory):
     log = tmp_path_factory.mktemp("api-log") / "api.log"
     process = subprocess.Popen([sys.executable, "-c", "from rag.cli import main; main()", "serve", "--api"], cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the API exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"}), timeout=2)
-            break
-        except OSError:
-            time.sleep(1)
-    else:
-        process.kill()
-        pytest.fail("the API did not answer within 300 s")
+    try:
+        wait_until_up(process, f"{url}/models", log, 300, headers={"Authorization": f"Bearer {KEY}"})
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield url
     process.terminate()
     process.wait(timeout=30)

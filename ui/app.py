@@ -16,6 +16,7 @@ import gradio as gr
 from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
 from rag.settings import is_loopback
 from rag.corpus import MAX_UPLOAD_BYTES, ArticleError
+from rag.models import ModelError
 from rag.store import IndexDamaged, IndexDiskFull
 from ui.render import CSS, sources_html, timings_line
 
@@ -56,7 +57,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                 elif isinstance(event, Answer):
                     history[-1]["content"] = ("∅ " if event.abstained else "") + event.text
                     yield history, "", sources_html(passages, language, event), timings_line(event.timings)
-        except QuestionError as exc:
+        except (QuestionError, ModelError) as exc:  # a bad question; a generator server gone mid-answer
             history[-1]["content"] = f"⚠ {exc}"
             yield history, "", gr.skip(), ""
 
@@ -146,7 +147,6 @@ def launch_options(settings: Settings) -> dict:
 def main() -> None:
     settings = Settings()
     options = launch_options(settings)  # before loading models: a refusal should be quick
-    from rag.models import ModelError
 
     try:
         assistant = Assistant(settings)

@@ -1,0 +1,136 @@
+"""Generation on any OpenAI-compatible chat-completions server (llama.cpp's server,
+llama-cpp-python's `llama_cpp.server`, vLLM), streamed.
+
+One request per answer. The prompt's format has the model begin its reply with
+"Found: yes" or "Found: no"; the server's `top_logprobs` for the token after "Found:" give
+the same yes-over-no margin the in-process generator reads from the logits, so abstention
+is decided the same way, and when it abstains the request is dropped after a few tokens.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+
+from rag.generation import Generation, GenerationStats, Judgement, Reply
+from rag.models import ModelError
+from rag.prompt import messages as prompt_messages
+
+CONNECT_ATTEMPTS = 3  # retried on connection errors only, with a growing pause
+TOP_LOGPROBS = 10
+FORMAT_NOT_FOLLOWED = 10.0  # margin used when the reply does not start with "Found:": it answered
+
+
+class GeneratorUnavailable(ModelError):
+    """The generator server cannot be reached or stopped answering."""
+
+
+def _chunks(response: httpx.Response, url: str) -> Iterator[dict]:
+    """The streamed choices of one response, as dicts; a dropped connection is a clear error."""
+    try:
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line.strip() == "data: [DONE]":
+                continue
+            body = json.loads(line[6:])
+            if body.get("choices"):
+                yield body["choices"][0]
+    except (httpx.TransportError, json.JSONDecodeError) as exc:
+        raise GeneratorUnavailable(f"the generator server at {url} stopped mid-answer ({type(exc).__name__}: {exc})") from None
+
+
+def _margin(choice: dict) -> float:
+    """Log-probability of " yes" minus " no" at this token (equal to their logit difference),
+    the same two tokens the in-process generator compares."""
+    entries = (choice.get("logprobs") or {}).get("content") or []
+    tops = {t["token"]: t["logprob"] for t in (entries[0].get("top_logprobs") or [])} if entries else {}
+    if " yes" not in tops and " no" not in tops:
+        return FORMAT_NOT_FOLLOWED
+    floor = min(tops.values()) - 1.0  # a token outside the top list is at most this likely
+    return tops.get(" yes", floor) - tops.get(" no", floor)
+
+
+class RemoteGenerator:
+    def __init__(self, url: str, model: str = "", api_key: str = "", timeout: float = 120.0):
+        self.url = url.rstrip("/")
+        self.model = model
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=5.0))
+        self.lock = threading.Lock()  # the server queues requests itself; this one is never held
+        self.identity = f"{self.url} ({model or 'default model'})"
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3 + 1  # the tokenizer is on the server; a cautious estimate fits the budget
+
+    def _open(self, messages: list[dict], max_tokens: int) -> httpx.Response:
+        body = {"messages": messages, "max_tokens": max_tokens, "temperature": 0.0, "stream": True,
+                "logprobs": True, "top_logprobs": TOP_LOGPROBS, **({"model": self.model} if self.model else {})}
+        request = self.client.build_request("POST", f"{self.url}/chat/completions", json=body)
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                response = self.client.send(request, stream=True)
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt == CONNECT_ATTEMPTS - 1:
+                    raise GeneratorUnavailable(f"the generator server at {self.url} is not reachable ({exc}); start it, or unset RAG_GENERATOR_URL to use llama.cpp in-process") from None
+                time.sleep(0.5 * 2**attempt)
+            except httpx.TimeoutException as exc:
+                raise GeneratorUnavailable(f"the generator server at {self.url} did not answer in time ({exc})") from None
+        if response.status_code != 200:
+            detail = response.read().decode(errors="replace")[:300]
+            response.close()
+            raise GeneratorUnavailable(f"the generator server at {self.url} answered {response.status_code}: {detail}")
+        return response
+
+    def warm(self) -> None:
+        """One token of a request with the fixed prompt prefix: checks the server is up (at start,
+        not mid-answer) and lets a server with a prompt cache keep the prefix."""
+        self._open(prompt_messages([], "", "en"), 1).close()
+
+    def start(self, messages: list[dict], max_tokens: int) -> Reply:
+        started = time.perf_counter()
+        response = self._open(messages, max_tokens)
+        choices = _chunks(response, self.url)
+        said, margin, first = "", FORMAT_NOT_FOLLOWED, []
+        for choice in choices:  # read up to and including the yes/no token
+            content = (choice.get("delta") or {}).get("content") or ""
+            if not content:
+                continue
+            if said.rstrip().endswith("Found:"):
+                margin = _margin(choice)
+                break
+            said += content
+            if not "Found:".startswith(said.strip()[:6]):  # it answered without the judgement line
+                first.append(said)
+                break
+        prompt_tokens = self.count_tokens("".join(str(m["content"]) for m in messages))
+        judgement = Judgement(margin, prompt_tokens, 0, (time.perf_counter() - started) * 1000)
+
+        def answer() -> Generation:
+            generation = Generation(iter(()))
+            generation.deltas = self._rest(first, choices, response, generation.stats)
+            return generation
+
+        return Reply(judgement, answer, response.close)
+
+    @staticmethod
+    def _rest(first: list[str], choices: Iterator[dict], response: httpx.Response, stats: GenerationStats) -> Iterator[str]:
+        started = time.perf_counter()
+        at_start = True
+        try:
+            pieces = itertools.chain(first, ((c.get("delta") or {}).get("content") or "" for c in choices))
+            for piece in pieces:
+                if at_start:  # the line break after "Found: yes"
+                    piece = piece.lstrip("\n")
+                    at_start = not piece
+                if piece:
+                    stats.first_token_ms = stats.first_token_ms or (time.perf_counter() - started) * 1000
+                    stats.completion_tokens += 1
+                    yield piece
+        finally:
+            response.close()
+            stats.total_ms = (time.perf_counter() - started) * 1000
