@@ -68,7 +68,7 @@ class Assistant:
         # Fail at start, not mid-answer: a missing model file here, an unreachable server when warming.
         self._generator_source = self.settings.generator_url or models.generator_source(self.settings)
         self.embedder = Embedder(models.embedder_source(self.settings), self.settings.threads)
-        self.store = PassageStore(Path(self.settings.index).expanduser(), self.embedder.identity, self.settings.chunk_chars)
+        self.store = PassageStore(Path(self.settings.index).expanduser(), self.embedder.identity, self.settings.chunk_chars, self.settings.chroma_url)
         self.retriever = Retriever(self.store, self.embedder, self.settings.bm25_weight)
         self._generator = None
         self._index_lock = threading.Lock()

@@ -32,11 +32,11 @@ def _settings(**overrides) -> Settings:
 def _assistant(settings: Settings, load_generator: bool = True):
     from rag.assistant import Assistant
     from rag.models import ModelError
-    from rag.store import IndexDamaged, IndexDiskFull
+    from rag.store import IndexDamaged, IndexDiskFull, IndexMismatch
 
     try:
         return Assistant(settings, load_generator=load_generator)
-    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull) as exc:
+    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull, IndexMismatch) as exc:
         fail(str(exc))
 
 
@@ -124,7 +124,7 @@ def index_command(
     if rebuild:
         from rag.store import wipe_index
 
-        wipe_index(Path(settings.index).expanduser())
+        wipe_index(Path(settings.index).expanduser(), settings.chroma_url)
     assistant = _assistant(settings, load_generator=False)
     from rag.store import IndexDiskFull
 
@@ -217,7 +217,7 @@ def serve(api: bool = typer.Option(False, "--api", help="Serve the OpenAI-compat
     """Serve the web chat (RAG_HOST, RAG_PORT) or, with --api, the OpenAI-compatible API (RAG_API_PORT, RAG_API_KEY)."""
     settings = _settings()
     from rag.models import ModelError
-    from rag.store import IndexDamaged, IndexDiskFull
+    from rag.store import IndexDamaged, IndexDiskFull, IndexMismatch
 
     try:
         if api:
@@ -228,7 +228,7 @@ def serve(api: bool = typer.Option(False, "--api", help="Serve the OpenAI-compat
             from ui.app import main as serve_web
 
             serve_web()
-    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull) as exc:
+    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull, IndexMismatch) as exc:
         fail(str(exc))
 
 

@@ -43,6 +43,7 @@ class Retriever:
         self.store, self.embedder, self.bm25_weight = store, embedder, bm25_weight
 
     def search(self, query: str, k: int) -> list[Hit]:
+        self.store.refresh()
         candidates = max(4 * k, 20)
         vector = self.embedder.encode_query(query)
         dense = self.store.dense_search(vector, candidates) if self.bm25_weight < 1 else {}

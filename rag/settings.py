@@ -28,6 +28,7 @@ class Settings(BaseSettings):
 
     corpus: Path = Field(Path("seeds"), description="Folder of articles (.txt, .md, .html).")
     index: Path = Field(Path("index"), description="Folder where the built index lives.")
+    chroma_url: str = Field("", description="URL of a Chroma server (`chroma run`) to keep the index on, shared by every client; empty = the index folder.")
     model_cache: Path = Field(default_factory=lambda: default_cache_dir() / "models", description="Where `rag models` puts the packaged weights.")
     generator: str = Field("", description="GGUF file path, or 'owner/repo:file.gguf' on a hub; empty = packaged Qwen2.5-Coder-1.5B.")
     generator_url: str = Field("", description="Base URL of an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1) to generate on; empty = llama.cpp in-process.")

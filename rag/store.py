@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,10 +57,17 @@ class IndexReport:
 
 
 class IndexDamaged(RuntimeError):
-    """The index on disk cannot be trusted; the message says how to rebuild it."""
+    """The index cannot be trusted; the message says how to rebuild it."""
 
-    def __init__(self, folder: Path, problem: str):
-        super().__init__(f"the index in {folder} is damaged ({problem}); rebuild it with `rag index --rebuild`")
+    def __init__(self, where: Path | str, problem: str):
+        super().__init__(f"the index in {where} is damaged ({problem}); rebuild it with `rag index --rebuild`")
+
+
+class IndexMismatch(RuntimeError):
+    """A shared index was built with other settings than this client's."""
+
+    def __init__(self, where: str, built: dict | None, wanted: dict):
+        super().__init__(f"the index on {where} was built with {built}, this client uses {wanted}: use the same embedder and chunk size, or rebuild it with `rag index --rebuild`")
 
 
 class IndexDiskFull(RuntimeError):
@@ -84,8 +92,14 @@ def _disk_full(folder: Path, exc: BaseException) -> bool:
     return shutil.disk_usage(folder).free < LOW_DISK_BYTES
 
 
-def wipe_index(folder: Path) -> None:
-    """Remove what a PassageStore wrote in `folder`, and nothing else (the folder may be a user's)."""
+def wipe_index(folder: Path, chroma_url: str = "") -> None:
+    """Remove what a PassageStore wrote in `folder` (or on the Chroma server), and nothing else."""
+    if chroma_url:
+        client = chroma_server(chroma_url)
+        for collection in client.list_collections():
+            if collection.name.startswith("passages-") or collection.name == CollectionManifest.NAME:
+                client.delete_collection(collection.name)
+        return
     for entry in [folder / MANIFEST, folder / "manifest.tmp", folder / "chroma", *folder.glob("bm25-*")]:
         if entry.is_dir():
             shutil.rmtree(entry)
@@ -102,24 +116,71 @@ def _write_json_atomic(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-class PassageStore:
-    """Open (or create) the index in `folder` for one embedder and chunk setting."""
+class FileManifest:
+    """The manifest as a JSON file beside a local index, replaced atomically."""
 
-    def __init__(self, folder: Path, embedder_identity: str, chunk_chars: int):
+    def __init__(self, folder: Path):
+        self.path = folder / MANIFEST
+
+    def read(self) -> str | None:
+        return self.path.read_text() if self.path.exists() else None
+
+    def write(self, data: dict) -> None:
+        _write_json_atomic(self.path, data)
+
+
+class CollectionManifest:
+    """The manifest as one record on the Chroma server, so that every client shares it.
+    A record upsert is atomic, as the file rename is locally."""
+
+    NAME = "rag-manifest"
+
+    def __init__(self, client):
+        self.collection = client.get_or_create_collection(self.NAME)
+
+    def read(self) -> str | None:
+        got = self.collection.get(ids=["manifest"], include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
+    def write(self, data: dict) -> None:
+        self.collection.upsert(ids=["manifest"], documents=[json.dumps(data, ensure_ascii=False)], embeddings=[[1.0]])
+
+
+def chroma_server(url: str):
+    """An HTTP client for the Chroma server at `url` (e.g. http://127.0.0.1:8001)."""
+    parts = urllib.parse.urlsplit(url)
+    return chromadb.HttpClient(host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000), ssl=parts.scheme == "https", settings=ChromaSettings(anonymized_telemetry=False))
+
+
+class PassageStore:
+    """Open (or create) the index for one embedder and chunk setting: in `folder` on disk, or,
+    given `chroma_url`, on a Chroma server, where the manifest lives too and BM25 is built
+    in memory, so that any number of clients share one index."""
+
+    def __init__(self, folder: Path, embedder_identity: str, chunk_chars: int, chroma_url: str = ""):
         self.folder = folder
+        self.remote = bool(chroma_url)
+        self.where = chroma_url or folder
         self.config = {"embedder": embedder_identity, "chunk_chars": chunk_chars}
-        folder.mkdir(parents=True, exist_ok=True)
         self._passages: dict[str, Passage] | None = None
         self._matrix: tuple[list[str], np.ndarray] | None = None
         self._lexical: LexicalIndex | None = None
         try:
-            self.client = chromadb.PersistentClient(path=str(folder / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+            if self.remote:
+                self.client = chroma_server(chroma_url)
+                self.manifest_io = CollectionManifest(self.client)
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(folder / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+                self.manifest_io = FileManifest(folder)
             self.manifest = self._load_manifest()
             self.collection = self.client.get_or_create_collection(self.manifest["collection"], configuration={"hnsw": {"space": "cosine"}})
             self._check_complete()
-        except IndexDamaged:
+        except (IndexDamaged, IndexMismatch):
             raise
         except Exception as exc:  # Chroma raises many kinds on a damaged database file
+            if self.remote:
+                raise IndexDamaged(self.where, f"the Chroma server answered {type(exc).__name__}: {exc}".splitlines()[0][:200]) from exc
             if _disk_full(folder, exc):
                 raise IndexDiskFull(folder) from exc
             raise IndexDamaged(folder, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from exc
@@ -130,9 +191,9 @@ class PassageStore:
         expected = sum(entry["passages"] for entry in self.files.values())
         found = len(self.passages())
         if found < expected:
-            raise IndexDamaged(self.folder, f"{expected - found} of {expected} passages are missing")
+            raise IndexDamaged(self.where, f"{expected - found} of {expected} passages are missing")
         name = self.manifest.get("bm25")
-        if name and not (self.folder / name).is_dir():
+        if name and not self.remote and not (self.folder / name).is_dir():
             log.warning("the BM25 index %s is missing: rebuilding it", self.folder / name)
             self.manifest["bm25"] = None
             self._refresh_lexical()
@@ -141,30 +202,43 @@ class PassageStore:
     def _collection_name(self) -> str:
         return "passages-" + hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
 
+    def _our_collections(self) -> list[str]:
+        return [c.name for c in self.client.list_collections() if c.name.startswith("passages-")]
+
     def _load_manifest(self) -> dict:
-        path = self.folder / MANIFEST
-        manifest = None
-        if not path.exists() and self.client.list_collections():
-            log.warning("index manifest %s is missing: rebuilding the index", path)
-        if path.exists():
+        raw, manifest = self.manifest_io.read(), None
+        if raw is None and self._our_collections():
+            log.warning("the index manifest in %s is missing: rebuilding the index", self.where)
+        if raw is not None:
             try:
-                manifest = json.loads(path.read_text())
+                manifest = json.loads(raw)
             except ValueError:
-                log.warning("index manifest %s is damaged: rebuilding the index", path)
+                log.warning("the index manifest in %s is damaged: rebuilding the index", self.where)
         if manifest and manifest.get("config") == self.config:
             return manifest
+        if manifest and self.remote:  # a shared index: never throw away what other clients use
+            raise IndexMismatch(self.where, manifest.get("config"), self.config)
         if manifest:
             log.warning("embedder or chunk settings changed: rebuilding the index")
-        for old in self.client.list_collections():
-            self.client.delete_collection(old.name)
+        for old in self._our_collections():
+            self.client.delete_collection(old)
         fresh = {"config": self.config, "collection": self._collection_name(), "files": {}, "bm25": None}
-        _write_json_atomic(path, fresh)
+        self.manifest_io.write(fresh)
         return fresh
 
     def _save_manifest(self) -> None:
-        _write_json_atomic(self.folder / MANIFEST, self.manifest)
+        self.manifest_io.write(self.manifest)
         self._passages = None
         self._matrix = None
+
+    def refresh(self) -> None:
+        """Pick up what another client changed on a shared (server) index."""
+        if not self.remote:
+            return
+        raw = self.manifest_io.read()
+        if raw and (manifest := json.loads(raw)) != self.manifest and manifest.get("config") == self.config:
+            self.manifest = manifest
+            self._passages = self._matrix = self._lexical = None
 
     @property
     def files(self) -> dict[str, dict]:
@@ -191,6 +265,10 @@ class PassageStore:
         return self._passages
 
     def lexical(self) -> LexicalIndex:
+        if self._lexical is None and self.remote:  # built in memory: the client's disk holds nothing
+            current = self.passages()
+            ids = sorted(current)
+            self._lexical = LexicalIndex.build(ids, [current[i].text for i in ids])
         if self._lexical is None:
             name = self.manifest.get("bm25")
             self._lexical = LexicalIndex.load(self.folder / name) if name else LexicalIndex.build([], [])
@@ -239,7 +317,7 @@ class PassageStore:
         try:
             return self._update(corpus, embedder, show_progress)
         except Exception as exc:
-            if _disk_full(self.folder, exc):
+            if not self.remote and _disk_full(self.folder, exc):
                 raise IndexDiskFull(self.folder) from exc
             raise
 
@@ -334,6 +412,9 @@ class PassageStore:
             self.collection.delete(ids=stale)
 
     def _refresh_lexical(self) -> None:
+        if self.remote:
+            self._lexical = None  # rebuilt in memory when next needed
+            return
         current = self.passages()
         if sorted(current) == sorted(self.lexical().ids):
             return

@@ -35,11 +35,21 @@ def wait_until_up(process: subprocess.Popen, probe_url: str, log: Path, timeout:
     raise RuntimeError(f"{process.args[:3]} did not answer within {timeout:.0f} s")
 
 
+def start_process(command: list[str], probe_url: str, log: Path, timeout: float, env: dict | None = None, headers: dict | None = None) -> subprocess.Popen:
+    """Start a server process (output to `log`) and return it once `probe_url` answers."""
+    process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **(env or {})}, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    wait_until_up(process, probe_url, log, timeout, headers)
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
 def start_app(corpus: Path, index: Path, log: Path, timeout: float = 300) -> tuple[subprocess.Popen, str]:
     """The running web chat and its URL, once the page answers."""
     port = free_port()
-    env = {**os.environ, "RAG_CORPUS": str(corpus), "RAG_INDEX": str(index), "RAG_PORT": str(port), "RAG_HOST": "127.0.0.1"}
-    process = subprocess.Popen([sys.executable, "-m", "ui.app"], cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    env = {"RAG_CORPUS": str(corpus), "RAG_INDEX": str(index), "RAG_PORT": str(port), "RAG_HOST": "127.0.0.1"}
     url = f"http://127.0.0.1:{port}/"
-    wait_until_up(process, url, log, timeout)
-    return process, url
+    return start_process([sys.executable, "-m", "ui.app"], url, log, timeout, env), url

@@ -48,3 +48,13 @@ def corpus(tmp_path) -> Path:
     folder = tmp_path / "corpus"
     shutil.copytree(SEEDS, folder)
     return folder
+
+
+def serve_or_fail(command: list[str], probe_url: str, log: Path, timeout: float, **options):
+    """A server process for a test, up and answering; the test fails with its log if not."""
+    from stress.serve import start_process
+
+    try:
+        return start_process(command, probe_url, log, timeout, **options)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))

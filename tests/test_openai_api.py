@@ -10,8 +10,8 @@ import pytest
 
 from rag.assistant import QuestionError
 from rag.openai_api import _conversation
-from stress.serve import free_port, wait_until_up
-from tests.conftest import REPO, SEEDS
+from stress.serve import free_port, stop
+from tests.conftest import REPO, SEEDS, serve_or_fail
 
 KEY = "test-key-0123"
 CLOUD = "What share of the global cloud infrastructure market does Amazon hold?"
@@ -32,17 +32,12 @@ def api_url(tmp_path_factory):
     for path in SEEDS.iterdir():
         shutil.copy(path, corpus)
     port = free_port()
-    env = {**os.environ, "RAG_CORPUS": str(corpus), "RAG_INDEX": str(tmp_path_factory.mktemp("api-index")), "RAG_API_PORT": str(port), "RAG_HOST": "127.0.0.1", "RAG_API_KEY": KEY}
-    log = tmp_path_factory.mktemp("api-log") / "api.log"
-    process = subprocess.Popen([sys.executable, "-c", "from rag.cli import main; main()", "serve", "--api"], cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    env = {"RAG_CORPUS": str(corpus), "RAG_INDEX": str(tmp_path_factory.mktemp("api-index")), "RAG_API_PORT": str(port), "RAG_HOST": "127.0.0.1", "RAG_API_KEY": KEY}
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_up(process, f"{url}/models", log, 300, headers={"Authorization": f"Bearer {KEY}"})
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
+    command = [sys.executable, "-c", "from rag.cli import main; main()", "serve", "--api"]
+    process = serve_or_fail(command, f"{url}/models", tmp_path_factory.mktemp("api-log") / "api.log", 300, env=env, headers={"Authorization": f"Bearer {KEY}"})
     yield url
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from rag import Answer, Assistant, Delta, Settings, Sources
 from rag.models import generator_source
 from rag.remote_generation import GeneratorUnavailable
-from stress.serve import free_port, wait_until_up
-from tests.conftest import SEEDS
+from stress.serve import free_port, stop
+from tests.conftest import SEEDS, serve_or_fail
 
 pytestmark = pytest.mark.real
 
@@ -21,13 +21,8 @@ def start_model_server(log_path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", generator_source(Settings()), "--host", "127.0.0.1",
                "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
-    process = subprocess.Popen(command, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_up(process, f"{url}/models", log_path, 120)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    return process, url
+    return serve_or_fail(command, f"{url}/models", log_path, 120), url
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +38,7 @@ def remote(workspace, tmp_path_factory):
     process, url = start_model_server(tmp_path_factory.mktemp("llama-server") / "server.log")
     corpus, index = workspace
     yield Assistant(Settings(corpus=corpus, index=index, generator_url=url), show_progress=False)
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process)
 
 
 def test_a_streamed_answer_from_the_server_is_cited_and_timed(remote):

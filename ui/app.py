@@ -17,7 +17,7 @@ from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
 from rag.settings import is_loopback
 from rag.corpus import MAX_UPLOAD_BYTES, ArticleError
 from rag.models import ModelError
-from rag.store import IndexDamaged, IndexDiskFull
+from rag.store import IndexDamaged, IndexDiskFull, IndexMismatch
 from ui.render import CSS, sources_html, timings_line
 
 EXAMPLES = [
@@ -150,7 +150,7 @@ def main() -> None:
 
     try:
         assistant = Assistant(settings)
-    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull) as exc:
+    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull, IndexMismatch) as exc:
         sys.exit(f"error: {exc}")
     demo = build(assistant)
     demo.queue(default_concurrency_limit=4, max_size=64)
