@@ -61,7 +61,7 @@ class Assistant:
     ('Microsoft hat in OpenAI mindestens 13 Milliarden Dollar investiert [1].', ['004_049a8fec8080a705.txt'])
     """
 
-    def __init__(self, settings: Settings | None = None, *, show_progress: bool = True, load_generator: bool = True, **overrides):
+    def __init__(self, settings: Settings | None = None, *, show_progress: bool = True, load_generator: bool = True, build_index: bool = True, **overrides):
         base = settings or Settings()
         self.settings = Settings(**{**base.model_dump(), **overrides}) if overrides else base
         self.corpus = Path(self.settings.corpus).expanduser()
@@ -73,7 +73,7 @@ class Assistant:
         self._generator = None
         self._index_lock = threading.Lock()
         self.show_progress = show_progress
-        if not self.store.files:
+        if build_index and not self.store.files:
             self.index()
         if load_generator:
             self.generator  # load and warm the LLM now, so the first answer is as quick as the next
@@ -94,12 +94,13 @@ class Assistant:
             self._generator = generator
         return self._generator
 
-    def index(self) -> IndexReport:
-        """Bring the index in line with the corpus folder: add new, re-embed changed, remove deleted."""
+    def index(self, document_embedder=None) -> IndexReport:
+        """Bring the index in line with the corpus folder: add new, re-embed changed, remove deleted.
+        `document_embedder` (see rag.distributed) embeds the passages on several processes or a cluster."""
         if not self.corpus.is_dir():
             raise FileNotFoundError(f"corpus folder not found: {self.corpus}")
         with self._index_lock:  # one build at a time; questions keep being answered meanwhile
-            return self.store.update(self.corpus, self.embedder, show_progress=self.show_progress)
+            return self.store.update(self.corpus, document_embedder or self.embedder, show_progress=self.show_progress)
 
     def articles(self) -> list[dict]:
         """The indexed articles: source, title, language, passages."""

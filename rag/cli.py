@@ -29,13 +29,13 @@ def _settings(**overrides) -> Settings:
         fail(f"invalid settings: {exc}".splitlines()[0])
 
 
-def _assistant(settings: Settings, load_generator: bool = True):
+def _assistant(settings: Settings, load_generator: bool = True, build_index: bool = True):
     from rag.assistant import Assistant
     from rag.models import ModelError
     from rag.store import IndexDamaged, IndexDiskFull, IndexMismatch
 
     try:
-        return Assistant(settings, load_generator=load_generator)
+        return Assistant(settings, load_generator=load_generator, build_index=build_index)
     except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull, IndexMismatch) as exc:
         fail(str(exc))
 
@@ -118,6 +118,9 @@ def index_command(
     corpus: Optional[Path] = typer.Argument(None, help="Folder of articles (default: seeds/)."),
     index: Optional[Path] = typer.Option(None),
     rebuild: bool = typer.Option(False, "--rebuild", help="Throw the index away and build it again (for a damaged index)."),
+    processes: int = typer.Option(0, help="Embed on this many local processes (one big machine)."),
+    ray: str = typer.Option("", help="Embed on the Ray cluster at this address (pip install '.[ray]')."),
+    workers: int = typer.Option(2, help="Ray actors, each holding the model."),
 ):
     """Build or update the index incrementally."""
     settings = _settings(corpus=corpus, index=index)
@@ -125,11 +128,20 @@ def index_command(
         from rag.store import wipe_index
 
         wipe_index(Path(settings.index).expanduser(), settings.chroma_url)
-    assistant = _assistant(settings, load_generator=False)
+    assistant = _assistant(settings, load_generator=False, build_index=False)
     from rag.store import IndexDiskFull
 
+    from rag import distributed
+    from rag.models import embedder_source
+
+    if ray:
+        document_embedder = distributed.RayEmbedder(assistant.embedder, embedder_source(settings), ray, workers)
+    elif processes > 1:
+        document_embedder = distributed.ProcessPoolEmbedder(assistant.embedder, processes)
+    else:
+        document_embedder = None
     try:
-        report = assistant.index()
+        report = assistant.index(document_embedder)
     except IndexDiskFull as exc:
         fail(str(exc))
     for line in report.skipped:

@@ -30,7 +30,9 @@ class Embedder:
         prompt_name = "query" if "query" in self.model.prompts else None
         return self.model.encode(question, prompt_name=prompt_name, normalize_embeddings=True, convert_to_numpy=True)
 
-    def encode_documents(self, texts: list[str], title: str, batch_size: int = 8) -> np.ndarray:
+    def document_prompt(self, title: str) -> str:
         # EmbeddingGemma's document prompt has a title slot ("title: none | text: "): fill it in.
-        prompt = self.model.prompts.get("document", "").replace("title: none", f"title: {title}")
-        return self.model.encode(texts, prompt=prompt, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        return self.model.prompts.get("document", "").replace("title: none", f"title: {title}")
+
+    def encode_documents(self, texts: list[str], title: str, batch_size: int = 8) -> np.ndarray:
+        return self.model.encode(texts, prompt=self.document_prompt(title), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)

@@ -363,10 +363,13 @@ class PassageStore:
                 continue
             articles.append((article, chunk(article.text, article.language, self.config["chunk_chars"])))
 
+        # An embedder spread over processes or a cluster embeds everything at once; the
+        # vectors are then written file by file, as in a local build.
+        ready = embedder.encode_articles([([c.text for c in chunks], a.title) for a, chunks in articles]) if articles and hasattr(embedder, "encode_articles") else [None] * len(articles)
         with tqdm(total=sum(len(c) for _, c in articles), unit="passage", desc="Embedding", disable=not show_progress or not articles) as bar:
-            for article, chunks in articles:
+            for (article, chunks), vectors in zip(articles, ready):
                 (report.updated if article.source in self.files else report.added).append(article.source)
-                self._add_article(article, chunks, embedder, bar)
+                self._add_article(article, chunks, embedder, bar, vectors)
 
         self._sweep_stale()
         self._refresh_lexical()
@@ -379,11 +382,11 @@ class PassageStore:
         self.collection.delete(where={"source": source})
         report.removed.append(source)
 
-    def _add_article(self, article, chunks, embedder, bar) -> None:
+    def _add_article(self, article, chunks, embedder, bar, ready: np.ndarray | None = None) -> None:
         ids = [f"{article.source}#{article.sha256[:16]}#{i}" for i in range(len(chunks))]
         for first in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[first : first + EMBED_BATCH]
-            vectors = embedder.encode_documents([c.text for c in batch], title=article.title)
+            vectors = ready[first : first + EMBED_BATCH] if ready is not None else embedder.encode_documents([c.text for c in batch], title=article.title)
             self.collection.upsert(
                 ids=ids[first : first + EMBED_BATCH],
                 embeddings=vectors.tolist(),

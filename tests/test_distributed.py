@@ -1,0 +1,71 @@
+"""Embedding spread over a Ray cluster (a local head node, two workers) and over local
+processes: the same passages, ids and vectors as the local path."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.embedding import Embedder
+from rag.models import embedder_source
+from rag.settings import Settings
+from rag.store import PassageStore
+from tests.conftest import REPO, SEEDS
+
+pytestmark = pytest.mark.real
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder(embedder_source(Settings()), 2)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("distributed-corpus")
+    for path in SEEDS.iterdir():
+        shutil.copy(path, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def local_index(tmp_path_factory, corpus, embedder):
+    folder = tmp_path_factory.mktemp("local-index")
+    PassageStore(folder, embedder.identity, Settings().chunk_chars).update(corpus, embedder, show_progress=False)
+    return folder
+
+
+def stored(folder: Path, embedder) -> dict[str, np.ndarray]:
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    store = PassageStore(folder, embedder.identity, Settings().chunk_chars)
+    ids, vectors = store._vectors()
+    return dict(zip(ids, vectors))
+
+
+def index_with(corpus: Path, folder: Path, *options: str) -> None:
+    command = [sys.executable, "-c", "from rag.cli import main; main()", "index", str(corpus), "--index", str(folder), *options]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "5 added" in result.stdout
+
+
+def assert_same_index(folder: Path, local_index: Path, embedder) -> None:
+    expected, got = stored(local_index, embedder), stored(folder, embedder)
+    assert sorted(got) == sorted(expected) and len(got) > 100
+    assert max(float(np.abs(got[i] - expected[i]).max()) for i in expected) < 1e-4
+
+
+def test_a_ray_head_node_with_two_workers_builds_the_same_index(tmp_path, corpus, local_index, embedder):
+    # A head node started in the indexing process: `ray start --head` here hands out an
+    # address (the container's 192.0.2.2) that its own clients then fail to join.
+    index_with(corpus, tmp_path / "ray-index", "--ray", "local", "--workers", "2")
+    assert_same_index(tmp_path / "ray-index", local_index, embedder)
+
+
+def test_local_processes_build_the_same_index(tmp_path, corpus, local_index, embedder):
+    index_with(corpus, tmp_path / "pool-index", "--processes", "2")
+    assert_same_index(tmp_path / "pool-index", local_index, embedder)
