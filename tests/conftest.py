@@ -42,6 +42,14 @@ def hashing_embedder():
     return HashingEmbedder()
 
 
+def copy_of_seeds(tmp_path_factory, name: str) -> Path:
+    """A fresh folder holding the seed articles, for a module's or session's fixtures."""
+    folder = tmp_path_factory.mktemp(name)
+    for path in SEEDS.iterdir():
+        shutil.copy(path, folder)
+    return folder
+
+
 @pytest.fixture
 def corpus(tmp_path) -> Path:
     """A writable copy of the seed articles."""

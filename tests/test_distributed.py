@@ -1,7 +1,6 @@
 """Embedding spread over a Ray cluster (a local head node, two workers) and over local
 processes: the same passages, ids and vectors as the local path."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from rag.embedding import Embedder
 from rag.models import embedder_source
 from rag.settings import Settings
 from rag.store import PassageStore
-from tests.conftest import REPO, SEEDS
+from tests.conftest import REPO, copy_of_seeds
 
 pytestmark = pytest.mark.real
 
@@ -24,9 +23,7 @@ def embedder():
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("distributed-corpus")
-    for path in SEEDS.iterdir():
-        shutil.copy(path, folder)
+    folder = copy_of_seeds(tmp_path_factory, "distributed-corpus")
     return folder
 
 

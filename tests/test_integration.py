@@ -2,24 +2,20 @@
 real llama.cpp with Qwen2.5-Coder-1.5B. Needs `rag models` (make test runs it)."""
 
 import re
-import shutil
 import threading
 
 import pytest
 
 from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
 from rag.prompt import SYSTEM
-from tests.conftest import SEEDS
+from tests.conftest import copy_of_seeds
 
 pytestmark = pytest.mark.real
 
 
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
-    for path in SEEDS.iterdir():
-        shutil.copy(path, folder)
-    return folder
+    return copy_of_seeds(tmp_path_factory, "corpus")
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 the official `openai` Python client."""
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import pytest
 from rag.assistant import QuestionError
 from rag.openai_api import _conversation
 from stress.serve import free_port, stop
-from tests.conftest import REPO, SEEDS, serve_or_fail
+from tests.conftest import REPO, copy_of_seeds, serve_or_fail
 
 KEY = "test-key-0123"
 CLOUD = "What share of the global cloud infrastructure market does Amazon hold?"
@@ -28,9 +27,7 @@ def test_the_question_is_the_last_user_message_and_the_rest_is_history():
 
 @pytest.fixture(scope="module")
 def api_url(tmp_path_factory):
-    corpus = tmp_path_factory.mktemp("api-corpus")
-    for path in SEEDS.iterdir():
-        shutil.copy(path, corpus)
+    corpus = copy_of_seeds(tmp_path_factory, "api-corpus")
     port = free_port()
     env = {"RAG_CORPUS": str(corpus), "RAG_INDEX": str(tmp_path_factory.mktemp("api-index")), "RAG_API_PORT": str(port), "RAG_HOST": "127.0.0.1", "RAG_API_KEY": KEY}
     url = f"http://127.0.0.1:{port}/v1"

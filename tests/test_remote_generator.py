@@ -1,7 +1,6 @@
 """Generation on an OpenAI-compatible server: llama-cpp-python's `llama_cpp.server` with the
 default GGUF, started in the test on a loopback port."""
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from rag import Answer, Assistant, Delta, Settings, Sources
 from rag.models import generator_source
 from rag.remote_generation import GeneratorUnavailable
 from stress.serve import free_port, stop
-from tests.conftest import SEEDS, serve_or_fail
+from tests.conftest import copy_of_seeds, serve_or_fail
 
 pytestmark = pytest.mark.real
 
@@ -27,9 +26,7 @@ def start_model_server(log_path) -> tuple[subprocess.Popen, str]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    corpus = tmp_path_factory.mktemp("remote-corpus")
-    for path in SEEDS.iterdir():
-        shutil.copy(path, corpus)
+    corpus = copy_of_seeds(tmp_path_factory, "remote-corpus")
     return corpus, tmp_path_factory.mktemp("remote-index")
 
 

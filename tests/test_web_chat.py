@@ -4,7 +4,6 @@ with the real models and a temp corpus and index."""
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from stress.serve import start_app
-from tests.conftest import REPO, SEEDS
+from tests.conftest import REPO, copy_of_seeds
 
 pytestmark = pytest.mark.real
 
@@ -26,9 +25,7 @@ HOSTILE = (
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    corpus = tmp_path_factory.mktemp("web-corpus")
-    for path in SEEDS.iterdir():
-        shutil.copy(path, corpus)
+    corpus = copy_of_seeds(tmp_path_factory, "web-corpus")
     (corpus / "zz_blaufuchs.txt").write_text(HOSTILE, encoding="utf-8")
     try:
         process, url = start_app(corpus, tmp_path_factory.mktemp("web-index"), tmp_path_factory.mktemp("web-log") / "app.log")
