@@ -33,10 +33,15 @@ HEADLINE = [
 ]
 
 
-def _fmt(value) -> str:
+def _is_share(key: str) -> bool:
+    """Shares print as percentages; latencies, token counts and rates as plain numbers."""
+    return "_ms_" not in key and "tokens" not in key
+
+
+def _fmt(value, share: bool = True) -> str:
     if value is None:
         return "–"
-    if isinstance(value, float) and value <= 1.0:
+    if share and isinstance(value, float):
         return f"{value:.0%}" if value in (0.0, 1.0) else f"{value:.1%}"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -46,7 +51,8 @@ def summary_table(summary: dict, by_language: dict[str, dict]) -> str:
     languages = list(by_language)
     lines = ["| figure | all | " + " | ".join(languages) + " |", "|---|---:|" + "---:|" * len(languages)]
     for key, label in HEADLINE:
-        lines.append(f"| {label} | {_fmt(summary.get(key))} | " + " | ".join(_fmt(by_language[lang].get(key)) for lang in languages) + " |")
+        share = _is_share(key)
+        lines.append(f"| {label} | {_fmt(summary.get(key), share)} | " + " | ".join(_fmt(by_language[lang].get(key), share) for lang in languages) + " |")
     return "\n".join(lines)
 
 
@@ -124,7 +130,7 @@ def compare(a: dict, b: dict) -> str:
     for key, label in HEADLINE:
         va, vb = a["summary"].get(key), b["summary"].get(key)
         diff = f"{vb - va:+.3g}" if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else "–"
-        lines.append(f"| {label} | {_fmt(va)} | {_fmt(vb)} | {diff} |")
+        lines.append(f"| {label} | {_fmt(va, _is_share(key))} | {_fmt(vb, _is_share(key))} | {diff} |")
     changed = {k: (a["settings"].get(k), v) for k, v in b["settings"].items() if a["settings"].get(k) != v}
     lines.append("\nSettings that differ: " + (", ".join(f"{k}: {x} → {y}" for k, (x, y) in changed.items()) or "none"))
     return "\n".join(lines)

