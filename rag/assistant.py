@@ -19,7 +19,11 @@ from rag.language import OTHER_LANGUAGE_NOTE, answer_language, detect_language
 from rag.prompt import PromptPassage, messages, select_passages
 from rag.retrieval import Retriever
 from rag.settings import Settings
-from rag.store import IndexReport, PassageStore
+from rag.store import IndexProblem, IndexReport, PassageStore
+
+# What Assistant() raises with a message meant for the person starting it: a missing or
+# changed model, an unreachable model server, a missing corpus, an unusable index.
+STARTUP_ERRORS = (models.ModelError, FileNotFoundError, IndexProblem)
 
 
 class QuestionError(ValueError):

@@ -30,13 +30,11 @@ def _settings(**overrides) -> Settings:
 
 
 def _assistant(settings: Settings, load_generator: bool = True, build_index: bool = True):
-    from rag.assistant import Assistant
-    from rag.models import ModelError
-    from rag.store import IndexDamaged, IndexDiskFull, IndexMismatch
+    from rag.assistant import STARTUP_ERRORS, Assistant
 
     try:
         return Assistant(settings, load_generator=load_generator, build_index=build_index)
-    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull, IndexMismatch) as exc:
+    except STARTUP_ERRORS as exc:
         fail(str(exc))
 
 
@@ -129,13 +127,11 @@ def index_command(
 
         wipe_index(Path(settings.index).expanduser(), settings.chroma_url)
     assistant = _assistant(settings, load_generator=False, build_index=False)
+    from rag import distributed
     from rag.store import IndexDiskFull
 
-    from rag import distributed
-    from rag.models import embedder_source
-
     if ray:
-        document_embedder = distributed.RayEmbedder(assistant.embedder, embedder_source(settings), ray, workers)
+        document_embedder = distributed.RayEmbedder(assistant.embedder, ray, workers)
     elif processes > 1:
         document_embedder = distributed.ProcessPoolEmbedder(assistant.embedder, processes)
     else:
@@ -228,8 +224,7 @@ def eval_command(
 def serve(api: bool = typer.Option(False, "--api", help="Serve the OpenAI-compatible API instead of the web chat.")):
     """Serve the web chat (RAG_HOST, RAG_PORT) or, with --api, the OpenAI-compatible API (RAG_API_PORT, RAG_API_KEY)."""
     settings = _settings()
-    from rag.models import ModelError
-    from rag.store import IndexDamaged, IndexDiskFull, IndexMismatch
+    from rag.assistant import STARTUP_ERRORS
 
     try:
         if api:
@@ -240,7 +235,7 @@ def serve(api: bool = typer.Option(False, "--api", help="Serve the OpenAI-compat
             from ui.app import main as serve_web
 
             serve_web()
-    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull, IndexMismatch) as exc:
+    except STARTUP_ERRORS as exc:
         fail(str(exc))
 
 

@@ -24,10 +24,7 @@ class ProcessPoolEmbedder:
     def encode_articles(self, items: list[Item]) -> list[np.ndarray]:
         pool = self.embedder.model.start_multi_process_pool(["cpu"] * self.processes)
         try:
-            return [
-                self.embedder.model.encode(texts, prompt=self.embedder.document_prompt(title), pool=pool, batch_size=8, normalize_embeddings=True, convert_to_numpy=True)
-                for texts, title in items
-            ]
+            return [self.embedder.encode_documents(texts, title, pool=pool) for texts, title in items]
         finally:
             self.embedder.model.stop_multi_process_pool(pool)
 
@@ -51,10 +48,10 @@ class _EmbedActor:
 class RayEmbedder:
     """Ray Data `map_batches` over an actor pool on the cluster at `address`."""
 
-    def __init__(self, embedder: Embedder, source: str, address: str, workers: int, threads: int = 1):
+    def __init__(self, embedder: Embedder, address: str, workers: int, threads: int = 1):
         import ray
 
-        self.embedder, self.source, self.workers, self.threads = embedder, source, workers, threads
+        self.embedder, self.workers, self.threads = embedder, workers, threads
         self.identity = embedder.identity
         if not ray.is_initialized():
             # "local" starts a head node in this process with one CPU per worker; any other
@@ -67,7 +64,7 @@ class RayEmbedder:
 
         rows = [{"article": a, "position": p, "text": text, "title": title} for a, (texts, title) in enumerate(items) for p, text in enumerate(texts)]
         embedded = ray.data.from_items(rows).map_batches(
-            _EmbedActor, fn_constructor_args=(self.source, self.threads), batch_size=8, batch_format="numpy",
+            _EmbedActor, fn_constructor_args=(self.embedder.source, self.threads), batch_size=8, batch_format="numpy",
             concurrency=self.workers, num_cpus=1,
         ).take_all()
         vectors = [np.zeros((len(texts), 0), dtype=np.float32) for texts, _ in items]

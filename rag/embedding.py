@@ -23,6 +23,7 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(threads)
+        self.source = source
         self.model = SentenceTransformer(source, device="cpu")
         self.identity = f"{source}|dim={self.model.get_embedding_dimension()}"
 
@@ -34,5 +35,6 @@ class Embedder:
         # EmbeddingGemma's document prompt has a title slot ("title: none | text: "): fill it in.
         return self.model.prompts.get("document", "").replace("title: none", f"title: {title}")
 
-    def encode_documents(self, texts: list[str], title: str, batch_size: int = 8) -> np.ndarray:
-        return self.model.encode(texts, prompt=self.document_prompt(title), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+    def encode_documents(self, texts: list[str], title: str, batch_size: int = 8, pool: dict | None = None) -> np.ndarray:
+        """`pool`: a sentence-transformers multi-process pool to spread the work over."""
+        return self.model.encode(texts, prompt=self.document_prompt(title), pool=pool, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)

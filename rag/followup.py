@@ -39,3 +39,16 @@ def standalone_query(question: str, history: list[dict] | None) -> tuple[str, st
     if earlier and needs_context(question):
         return f"{earlier} {question}", earlier
     return question, None
+
+
+def message_text(message: dict) -> str:
+    """The text of a chat message whose content is a string or a list of content parts
+    (OpenAI clients and Gradio both send the list form).
+
+    >>> message_text({"role": "user", "content": [{"type": "text", "text": "Und wann?"}]})
+    'Und wann?'
+    """
+    content = message.get("content") or ""
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from rag.answer import Answer
 from rag.assistant import Assistant, Delta, QuestionError
+from rag.followup import message_text
 from rag.settings import Settings, is_loopback
 
 MODEL_ID = "rag-news"
@@ -44,13 +45,7 @@ def _usage(answer: Answer) -> dict:
 
 def _conversation(messages: list[dict]) -> tuple[str, list[dict]]:
     """The question (last user message) and the history before it; raises QuestionError."""
-    def text(message: dict) -> str:
-        content = message.get("content") or ""
-        if isinstance(content, list):  # the content-parts form: keep the text parts
-            content = " ".join(part.get("text", "") for part in content if isinstance(part, dict))
-        return str(content)
-
-    turns = [{"role": m.get("role"), "content": text(m)} for m in messages if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+    turns = [{"role": m.get("role"), "content": message_text(m)} for m in messages if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
     if not turns or turns[-1]["role"] != "user":
         raise QuestionError("the last message must come from the user")
     return turns[-1]["content"], turns[:-1]

@@ -31,6 +31,7 @@ from rag.lexical import LexicalIndex
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+COLLECTION_PREFIX = "passages-"  # the collections a PassageStore owns (a shared server may hold others)
 EMBED_BATCH = 8
 EXACT_SEARCH_LIMIT = 50_000  # passages; 768 float32 dims each is about 150 MB at the limit
 
@@ -56,21 +57,25 @@ class IndexReport:
     passages: int = 0
 
 
-class IndexDamaged(RuntimeError):
+class IndexProblem(RuntimeError):
+    """The index cannot be opened or written; the message says what to do."""
+
+
+class IndexDamaged(IndexProblem):
     """The index cannot be trusted; the message says how to rebuild it."""
 
     def __init__(self, where: Path | str, problem: str):
         super().__init__(f"the index in {where} is damaged ({problem}); rebuild it with `rag index --rebuild`")
 
 
-class IndexMismatch(RuntimeError):
+class IndexMismatch(IndexProblem):
     """A shared index was built with other settings than this client's."""
 
     def __init__(self, where: str, built: dict | None, wanted: dict):
         super().__init__(f"the index on {where} was built with {built}, this client uses {wanted}: use the same embedder and chunk size, or rebuild it with `rag index --rebuild`")
 
 
-class IndexDiskFull(RuntimeError):
+class IndexDiskFull(IndexProblem):
     """The disk under the index filled up; the index answers from what it held before."""
 
     def __init__(self, folder: Path):
@@ -97,7 +102,7 @@ def wipe_index(folder: Path, chroma_url: str = "") -> None:
     if chroma_url:
         client = chroma_server(chroma_url)
         for collection in client.list_collections():
-            if collection.name.startswith("passages-") or collection.name == CollectionManifest.NAME:
+            if collection.name.startswith(COLLECTION_PREFIX) or collection.name == CollectionManifest.NAME:
                 client.delete_collection(collection.name)
         return
     for entry in [folder / MANIFEST, folder / "manifest.tmp", folder / "chroma", *folder.glob("bm25-*")]:
@@ -163,7 +168,7 @@ class PassageStore:
         self.where = chroma_url or folder
         self.config = {"embedder": embedder_identity, "chunk_chars": chunk_chars}
         self._passages: dict[str, Passage] | None = None
-        self._matrix: tuple[list[str], np.ndarray] | None = None
+        self._matrix: tuple[list[str], np.ndarray, dict[str, int]] | None = None  # ids, vectors, row of each id
         self._lexical: LexicalIndex | None = None
         try:
             if self.remote:
@@ -176,7 +181,7 @@ class PassageStore:
             self.manifest = self._load_manifest()
             self.collection = self.client.get_or_create_collection(self.manifest["collection"], configuration={"hnsw": {"space": "cosine"}})
             self._check_complete()
-        except (IndexDamaged, IndexMismatch):
+        except IndexProblem:
             raise
         except Exception as exc:  # Chroma raises many kinds on a damaged database file
             if self.remote:
@@ -200,10 +205,10 @@ class PassageStore:
 
     # -- manifest -------------------------------------------------------------------------
     def _collection_name(self) -> str:
-        return "passages-" + hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
+        return COLLECTION_PREFIX + hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
 
     def _our_collections(self) -> list[str]:
-        return [c.name for c in self.client.list_collections() if c.name.startswith("passages-")]
+        return [c.name for c in self.client.list_collections() if c.name.startswith(COLLECTION_PREFIX)]
 
     def _load_manifest(self) -> dict:
         raw, manifest = self.manifest_io.read(), None
@@ -301,13 +306,17 @@ class PassageStore:
             ids = sorted(self.passages())
             got = self.collection.get(ids=ids, include=["embeddings"]) if ids else {"ids": [], "embeddings": []}
             by_id = dict(zip(got["ids"], got["embeddings"]))
-            self._matrix = (ids, np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), -1))
-        return self._matrix
+            self._matrix = (ids, np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), -1), {pid: row for row, pid in enumerate(ids)})
+        return self._matrix[:2]
 
     def similarity(self, vector: np.ndarray, ids: list[str]) -> dict[str, float]:
         """Exact cosine similarity of the given passages to `vector` (stored vectors are normalised)."""
         if not ids:
             return {}
+        if self.collection.count() <= EXACT_SEARCH_LIMIT:  # the vectors are in memory already
+            _, matrix = self._vectors()
+            rows = self._matrix[2]
+            return {pid: float(matrix[rows[pid]] @ vector) for pid in ids if pid in rows}
         got = self.collection.get(ids=list(ids), include=["embeddings"])
         return {pid: float(np.dot(vector, embedding)) for pid, embedding in zip(got["ids"], got["embeddings"])}
 

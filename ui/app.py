@@ -14,10 +14,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing phones hom
 import gradio as gr
 
 from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
-from rag.settings import is_loopback
+from rag.assistant import STARTUP_ERRORS
 from rag.corpus import MAX_UPLOAD_BYTES, ArticleError
+from rag.followup import message_text
 from rag.models import ModelError
-from rag.store import IndexDamaged, IndexDiskFull, IndexMismatch
+from rag.settings import is_loopback
+from rag.store import IndexDiskFull
 from ui.render import CSS, sources_html, timings_line
 
 EXAMPLES = [
@@ -33,16 +35,9 @@ EXAMPLES = [
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 
 
-def _text(message: dict) -> str:
-    content = message.get("content", "")
-    if isinstance(content, list):  # Gradio may hand back content blocks
-        return "".join(block.get("text", "") for block in content if isinstance(block, dict))
-    return str(content)
-
-
 def build(assistant: Assistant) -> gr.Blocks:
     def respond(question: str, history: list[dict]):
-        prior = [{"role": m["role"], "content": _text(m)} for m in history]
+        prior = [{"role": m["role"], "content": message_text(m)} for m in history]
         history = prior + [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
         passages, language = [], "en"
         try:
@@ -150,7 +145,7 @@ def main() -> None:
 
     try:
         assistant = Assistant(settings)
-    except (ModelError, FileNotFoundError, IndexDamaged, IndexDiskFull, IndexMismatch) as exc:
+    except STARTUP_ERRORS as exc:
         sys.exit(f"error: {exc}")
     demo = build(assistant)
     demo.queue(default_concurrency_limit=4, max_size=64)
