@@ -80,6 +80,7 @@ class LlamaGenerator:
         self.yes_token = self.llm.tokenize(b" yes", add_bos=False)[0]
         self.no_token = self.llm.tokenize(b" no", add_bos=False)[0]
         self.lock = threading.Lock()  # llama.cpp serves one request at a time
+        self.prefix_tokens = len(self._tokens(fixed_prefix(self.render)))
         self.identity = source
 
     def count_tokens(self, text: str) -> int:
@@ -93,8 +94,13 @@ class LlamaGenerator:
         return self.llm.tokenize(prompt.encode(), special=True)
 
     def _evaluate(self, tokens: list[int]) -> int:
-        """Feed `tokens` into the context, reusing the cached prefix; returns how many were reused."""
-        reused = min(_common_prefix(tokens, self.llm._input_ids.tolist()), len(tokens) - 1)
+        """Feed `tokens` into the context, reusing the cached fixed prefix; returns how many were reused.
+
+        Reuse stops at the fixed prefix even when the previous question's passages match
+        further: llama.cpp's floating-point results depend on where a batch starts, so reusing
+        more would make a question's judgement and answer depend on what was asked before it
+        (a yes/no margin moved by up to 0.16). This way the same question gets the same answer."""
+        reused = min(_common_prefix(tokens, self.llm._input_ids.tolist()), len(tokens) - 1, self.prefix_tokens)
         self.llm.n_tokens = reused
         self.llm.eval(tokens[reused:])
         return reused

@@ -62,6 +62,15 @@ def test_unanswerable_questions_abstain_in_the_askers_language(assistant, questi
     assert answer.text == {"de": "Dazu steht nichts in den Artikeln.", "en": "The articles don't say."}[language]
 
 
+def test_the_same_question_gets_the_same_answer_whatever_was_asked_before(assistant):
+    question = "Combien d'employés d'OpenAI ont signé la lettre ?"
+    first = assistant.ask(question)
+    assistant.ask("Combien d'employés d'OpenAI ont signé la lettre au conseil ?")  # the same passages first
+    again = assistant.ask(question)
+    assert again.timings["yes_no_margin"] == first.timings["yes_no_margin"]
+    assert again.text == first.text
+
+
 def test_stream_gives_sources_then_text_then_the_answer(assistant):
     events = list(assistant.stream("Wer ist der CTO von Microsoft?"))
     assert isinstance(events[0], Sources) and events[0].passages

@@ -46,6 +46,9 @@ def test_a_streamed_answer_from_the_server_is_cited_and_timed(remote):
     assert isinstance(answer, Answer) and len(deltas) > 3  # streamed token by token
     assert "31" in answer.text and not answer.abstained and answer.language == "en"
     assert answer.citations and answer.citations[0].source == "004_049a8fec8080a705.txt"
+    # The cited passage is the one that states it (with the server's default repeat penalty
+    # of 1.1 the model avoided repeating "[1]" and cited a neighbouring passage).
+    assert "31%" in answer.citations[0].text
     assert "".join(d.text for d in deltas) == answer.text
     timings = answer.timings
     assert timings["yes_no_margin"] > 0.5 and timings["completion_tokens"] > 3 and timings["prompt_tokens"] > 100
