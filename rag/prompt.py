@@ -81,13 +81,17 @@ def user_message(passages: list[PromptPassage], question: str, language: str, ea
 # Worked examples, part of the fixed prefix (so they cost nothing after the first question):
 # they show the small model the reply format, short answers, citing, answering in the
 # asked language from passages in another, and saying "no" when the passages don't hold it.
+# The model carries an example's yes/no over to questions in its language: with the "no"
+# example in French, French questions answered from German articles got margins of 0.2 and
+# were refused. French now has a cross-lingual "yes" and the "no" is in English; on the gold
+# questions the lowest answerable margin rose to 0.88 (hence RAG_MIN_YES_MARGIN 0.75).
 _EXAMPLE_PASSAGES = [
     PromptPassage(1, "Nordwind AG meldet Rekordquartal", "Die Nordwind AG hat im dritten Quartal 4.200 Windturbinen ausgeliefert. Der Umsatz stieg auf 2,1 Milliarden Euro."),
     PromptPassage(2, "Nordwind AG meldet Rekordquartal", "Vorstandschefin Jana Berg kündigte an, ein neues Werk in Rostock zu bauen. Es soll 2026 eröffnen."),
 ]
 EXAMPLES = [
-    (_EXAMPLE_PASSAGES, "Where will Nordwind build its new factory?", "en", "Found: yes\nNordwind will build its new factory in Rostock [2]."),
-    (_EXAMPLE_PASSAGES, "Combien d'employés travaillent chez Nordwind ?", "fr", "Found: no\nLes passages ne le disent pas."),
+    (_EXAMPLE_PASSAGES, "Où Nordwind va-t-elle construire sa nouvelle usine ?", "fr", "Found: yes\nNordwind va construire sa nouvelle usine à Rostock [2]."),
+    (_EXAMPLE_PASSAGES, "How many employees work at Nordwind?", "en", "Found: no\nThe passages don't say."),
     (_EXAMPLE_PASSAGES, "Wie viele Turbinen hat Nordwind im dritten Quartal ausgeliefert?", "de", "Found: yes\nNordwind hat im dritten Quartal 4.200 Windturbinen ausgeliefert [1]."),
 ]
 

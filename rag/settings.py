@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     passage_token_budget: int = Field(380, ge=64, description="Prompt tokens spent on passages: the main lever on time to first token.")
     max_answer_tokens: int = Field(160, ge=16, description="Generation stops after this many tokens.")
     min_dense_score: float = Field(0.20, description="Abstain without asking the LLM when the best passage's cosine is below this.")
-    min_yes_margin: float = Field(0.5, description="Abstain when the LLM's 'Found: yes' logit beats 'no' by less than this.")
+    min_yes_margin: float = Field(0.75, description="Abstain when the LLM's 'Found: yes' logit beats 'no' by less than this.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     host: str = Field("127.0.0.1", description="Web chat address; any other than loopback needs auth_user and auth_password.")
     port: int = Field(7860, ge=1, le=65535, description="Web chat port.")
