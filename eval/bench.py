@@ -83,7 +83,9 @@ def main() -> None:
             new = timings["prompt_tokens"] - timings["prompt_tokens_reused"]
             new_tokens.append(new)
             reused_tokens.append(timings["prompt_tokens_reused"])
-            prompt_rates.append(new / (timings["prompt_ms"] / 1000))
+            # From sources to first token the CPU reads the new prompt tokens (the judgement's,
+            # then the rest of the answer's) and writes one token.
+            prompt_rates.append(new / ((timings["first_token_ms"] - timings["sources_ms"]) / 1000))
             if timings.get("tokens_per_s"):
                 rates.append(timings["tokens_per_s"])
 
@@ -95,7 +97,9 @@ def main() -> None:
         ("time to sources p50 / p95", f"{pct(sources_ms, 50):.0f} / {pct(sources_ms, 95):.0f} ms"),
         ("time to first token p50 / p95", f"{pct(first_ms, 50) / 1000:.2f} / {pct(first_ms, 95) / 1000:.2f} s  ({len(first_ms)} answered)"),
         ("total p50 / p95", f"{pct(total_ms, 50) / 1000:.2f} / {pct(total_ms, 95) / 1000:.2f} s"),
-        ("abstention p50", ", ".join(f"{reason}: {pct([ms for ms, r in abstain_ms if r == reason], 50):.0f} ms (n={sum(r == reason for _, r in abstain_ms)})" for reason in sorted({r for _, r in abstain_ms})) or "none"),
+        ("abstention p50 / p95", ", ".join(
+            f"{reason}: {pct([ms for ms, r in abstain_ms if r == reason], 50):.0f} / {pct([ms for ms, r in abstain_ms if r == reason], 95):.0f} ms (n={sum(r == reason for _, r in abstain_ms)})"
+            for reason in sorted({r for _, r in abstain_ms})) or "none"),
         ("prompt tokens p50: new / reused", f"{pct(new_tokens, 50):.0f} / {pct(reused_tokens, 50):.0f}"),
         ("prompt processing p50", f"{pct(prompt_rates, 50):.0f} tokens/s = {pct(prompt_rates, 50) / raw_pp:.0%} of raw llama.cpp"),
         ("generation p50", f"{pct(rates, 50):.1f} tokens/s = {pct(rates, 50) / raw_tg:.0%} of raw llama.cpp"),

@@ -1,10 +1,11 @@
 """When to say "the articles don't say": decided by the application, not trusted to the model.
 
 Two signals, cheapest first. Retrieval: when even the best passage is far from the question,
-abstain at once without touching the LLM. The model's judgement: after reading the passages
-the model is asked "Found: yes/no"; its preference (logit margin of yes over no) is
-thresholded. Measured on the gold questions (see eval/), neither signal alone separates
-answerable from unanswerable questions; together they do.
+abstain at once without touching the LLM. The model's judgement: after reading the best
+passage (RAG_JUDGE_PASSAGES) the model is asked "Found: yes/no"; its preference (logit
+margin of yes over no) is thresholded. On the gold questions (see eval/) the answerable
+ones' margins were 1.23 and above, and 6 of the 7 unanswerable ones that retrieval let
+through were below 1.0, hence the default threshold 1.1.
 """
 
 from __future__ import annotations

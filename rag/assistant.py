@@ -172,7 +172,14 @@ class Assistant:
         if too_far(max((h.dense for h in hits), default=None), self.settings.min_dense_score):
             yield from abstain("retrieval")
             return
-        reply = generator.start(messages([PromptPassage(c.marker, c.title, c.text) for c in sources], question, language, earlier), self.settings.max_answer_tokens)
+        passages = [PromptPassage(c.marker, c.title, c.text) for c in sources]
+        # The judgement reads only the best passages: the small model judges one passage far
+        # better than five near-misses, and it is quick. The answer reads them all, reusing the
+        # judged first passage from the KV cache.
+        judged = passages[: self.settings.judge_passages]
+        reply = generator.start(
+            messages(passages, question, language, earlier), self.settings.max_answer_tokens, judge_messages=messages(judged, question, language, earlier)
+        )
         judgement = reply.judgement
         timings.update(
             yes_no_margin=round(judgement.yes_no_margin, 3),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,8 +24,8 @@ class GenerationStats:
 @dataclass(frozen=True)
 class Judgement:
     yes_no_margin: float
-    prompt_tokens: int
-    reused_tokens: int  # of prompt_tokens, served from the KV cache
+    prompt_tokens: int  # of the answer's prompt
+    reused_tokens: int  # of them, already in the KV cache when the question came (the fixed prefix)
     ms: float
 
 
@@ -123,11 +123,13 @@ class LlamaGenerator:
         with self.lock:
             self._evaluate(self._tokens(fixed_prefix(self.render)))
 
-    def start(self, messages: list[dict], max_tokens: int) -> Reply:
-        """Judge first (the prompt up to "Found:"), then, if asked, answer from the same KV cache."""
-        prompt = self.render(messages)
-        judgement = self.judge(prompt + JUDGEMENT_PREFILL)
-        return Reply(judgement, lambda: self.stream(prompt + ANSWER_PREFILL, max_tokens))
+    def start(self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None) -> Reply:
+        """Judge first (the prompt of `judge_messages`, default `messages`, up to "Found:"), then,
+        if asked, answer `messages`, reusing from the KV cache what the two prompts share."""
+        prompt = self.render(messages) + ANSWER_PREFILL
+        judgement = self.judge(self.render(judge_messages or messages) + JUDGEMENT_PREFILL)
+        judgement = replace(judgement, prompt_tokens=len(self._tokens(prompt)))
+        return Reply(judgement, lambda: self.stream(prompt, max_tokens))
 
     def stream(self, prompt: str, max_tokens: int) -> Generation:
         generation = Generation(iter(()))

@@ -83,8 +83,7 @@ def user_message(passages: list[PromptPassage], question: str, language: str, ea
 # asked language from passages in another, and saying "no" when the passages don't hold it.
 # The model carries an example's yes/no over to questions in its language: with the "no"
 # example in French, French questions answered from German articles got margins of 0.2 and
-# were refused. French now has a cross-lingual "yes" and the "no" is in English; on the gold
-# questions the lowest answerable margin rose to 0.88 (hence RAG_MIN_YES_MARGIN 0.75).
+# were refused. French now has a cross-lingual "yes" and the "no" is in English.
 _EXAMPLE_PASSAGES = [
     PromptPassage(1, "Nordwind AG meldet Rekordquartal", "Die Nordwind AG hat im dritten Quartal 4.200 Windturbinen ausgeliefert. Der Umsatz stieg auf 2,1 Milliarden Euro."),
     PromptPassage(2, "Nordwind AG meldet Rekordquartal", "Vorstandschefin Jana Berg kündigte an, ein neues Werk in Rostock zu bauen. Es soll 2026 eröffnen."),

@@ -24,6 +24,7 @@ from rag.prompt import messages as prompt_messages
 CONNECT_ATTEMPTS = 3  # retried on connection errors only, with a growing pause
 TOP_LOGPROBS = 10
 CHARS_PER_TOKEN = 3.75
+JUDGEMENT_TOKENS = 4  # "Found", ":", " yes" and one to spare
 FORMAT_NOT_FOLLOWED = 10.0  # margin used when the reply does not start with "Found:": it answered
 
 
@@ -98,12 +99,13 @@ class RemoteGenerator:
         not mid-answer) and lets a server with a prompt cache keep the prefix."""
         self._open(prompt_messages([], "", "en"), 1).close()
 
-    def start(self, messages: list[dict], max_tokens: int) -> Reply:
-        started = time.perf_counter()
+    def _read_judgement(self, messages: list[dict], max_tokens: int) -> tuple[httpx.Response, Iterator[dict], float, list[str]]:
+        """Open a request and read its reply up to the yes/no token: the open response, the rest
+        of its stream, the margin, and any text already said (when the model skipped the format)."""
         response = self._open(messages, max_tokens)
         choices = _chunks(response, self.url)
         said, margin, first = "", FORMAT_NOT_FOLLOWED, []
-        for choice in choices:  # read up to and including the yes/no token
+        for choice in choices:
             content = (choice.get("delta") or {}).get("content") or ""
             if not content:
                 continue
@@ -114,12 +116,24 @@ class RemoteGenerator:
             if not "Found:".startswith(said.strip()[:6]):  # it answered without the judgement line
                 first.append(said)
                 break
+        return response, choices, margin, first
+
+    def start(self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None) -> Reply:
+        """One request when the judgement and the answer read the same passages; otherwise a
+        request of a few tokens for the judgement, and the answer's own request if it is wanted
+        (a server with a prompt cache reuses what the two prompts share)."""
+        started = time.perf_counter()
+        separate = judge_messages is not None and judge_messages != messages
+        response, choices, margin, first = self._read_judgement(judge_messages if separate else messages, JUDGEMENT_TOKENS if separate else max_tokens)
+        if separate:
+            response.close()
         prompt_tokens = self.count_tokens("".join(str(m["content"]) for m in messages))
         judgement = Judgement(margin, prompt_tokens, 0, (time.perf_counter() - started) * 1000)
 
         def answer() -> Generation:
             generation = Generation(iter(()))
-            generation.deltas = self._rest(first, choices, response, generation.stats)
+            answer_response, answer_choices, _, answer_first = self._read_judgement(messages, max_tokens) if separate else (response, choices, margin, first)
+            generation.deltas = self._rest(answer_first, answer_choices, answer_response, generation.stats)
             return generation
 
         return Reply(judgement, answer, response.close)

@@ -36,6 +36,10 @@ ANSWERABLE = [
 UNANSWERABLE = [
     ("Wer hat die Fußball-Weltmeisterschaft 2014 gewonnen?", "de"),
     ("What was Microsoft's share price yesterday?", "en"),
+    # Near misses, not in the gold set: the passages name Anthropic's deals and sums, but
+    # neither its revenue nor its founding year (judged on five passages, both were answered).
+    ("How much revenue did Anthropic make last year?", "en"),
+    ("Wann wurde Anthropic gegründet?", "de"),
 ]
 
 
