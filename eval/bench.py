@@ -29,6 +29,14 @@ def pct(values, q):
     return values[0] if len(values) == 1 else statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
+def _by_reason(abstentions: list[tuple[float, str]]) -> dict[str, list[float]]:
+    """Abstention times grouped by what decided them (retrieval or the model)."""
+    grouped: dict[str, list[float]] = {}
+    for ms, reason in abstentions:
+        grouped.setdefault(reason, []).append(ms)
+    return grouped
+
+
 def raw_llama_rates(llm, prompt_tokens: int = 512, generated: int = 64) -> tuple[float, float]:
     """Prompt processing and generation tokens/s of bare llama.cpp, cache cleared first."""
     text = (REPO / "seeds" / "004_049a8fec8080a705.txt").read_text(encoding="utf-8")
@@ -98,8 +106,8 @@ def main() -> None:
         ("time to first token p50 / p95", f"{pct(first_ms, 50) / 1000:.2f} / {pct(first_ms, 95) / 1000:.2f} s  ({len(first_ms)} answered)"),
         ("total p50 / p95", f"{pct(total_ms, 50) / 1000:.2f} / {pct(total_ms, 95) / 1000:.2f} s"),
         ("abstention p50 / p95", ", ".join(
-            f"{reason}: {pct([ms for ms, r in abstain_ms if r == reason], 50):.0f} / {pct([ms for ms, r in abstain_ms if r == reason], 95):.0f} ms (n={sum(r == reason for _, r in abstain_ms)})"
-            for reason in sorted({r for _, r in abstain_ms})) or "none"),
+            f"{reason}: {pct(times, 50):.0f} / {pct(times, 95):.0f} ms (n={len(times)})"
+            for reason, times in sorted(_by_reason(abstain_ms).items())) or "none"),
         ("prompt tokens p50: new / reused", f"{pct(new_tokens, 50):.0f} / {pct(reused_tokens, 50):.0f}"),
         ("prompt processing p50", f"{pct(prompt_rates, 50):.0f} tokens/s = {pct(prompt_rates, 50) / raw_pp:.0%} of raw llama.cpp"),
         ("generation p50", f"{pct(rates, 50):.1f} tokens/s = {pct(rates, 50) / raw_tg:.0%} of raw llama.cpp"),

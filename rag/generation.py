@@ -126,19 +126,18 @@ class LlamaGenerator:
     def start(self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None) -> Reply:
         """Judge first (the prompt of `judge_messages`, default `messages`, up to "Found:"), then,
         if asked, answer `messages`, reusing from the KV cache what the two prompts share."""
-        prompt = self.render(messages) + ANSWER_PREFILL
+        answer_tokens = self._tokens(self.render(messages) + ANSWER_PREFILL)
         judgement = self.judge(self.render(judge_messages or messages) + JUDGEMENT_PREFILL)
-        judgement = replace(judgement, prompt_tokens=len(self._tokens(prompt)))
-        return Reply(judgement, lambda: self.stream(prompt, max_tokens))
+        judgement = replace(judgement, prompt_tokens=len(answer_tokens))
+        return Reply(judgement, lambda: self.stream(answer_tokens, max_tokens))
 
-    def stream(self, prompt: str, max_tokens: int) -> Generation:
+    def stream(self, tokens: list[int], max_tokens: int) -> Generation:
         generation = Generation(iter(()))
-        generation.deltas = self._run(prompt, max_tokens, generation.stats)
+        generation.deltas = self._run(tokens, max_tokens, generation.stats)
         return generation
 
-    def _run(self, prompt: str, max_tokens: int, stats: GenerationStats) -> Iterator[str]:
+    def _run(self, tokens: list[int], max_tokens: int, stats: GenerationStats) -> Iterator[str]:
         with self.lock:
-            tokens = self._tokens(prompt)
             started = time.perf_counter()
             chunks = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.0, stop=self.stop, stream=True)
             try:

@@ -57,6 +57,17 @@ class IndexReport:
     passages: int = 0
 
 
+@dataclass
+class StoredVectors:
+    """The current passages' vectors in memory, one row per id (ids sorted)."""
+
+    ids: list[str]
+    matrix: np.ndarray
+
+    def __post_init__(self):
+        self.rows = {pid: row for row, pid in enumerate(self.ids)}
+
+
 class IndexProblem(RuntimeError):
     """The index cannot be opened or written; the message says what to do."""
 
@@ -168,7 +179,7 @@ class PassageStore:
         self.where = chroma_url or folder
         self.config = {"embedder": embedder_identity, "chunk_chars": chunk_chars}
         self._passages: dict[str, Passage] | None = None
-        self._matrix: tuple[list[str], np.ndarray, dict[str, int]] | None = None  # ids, vectors, row of each id
+        self._matrix: StoredVectors | None = None
         self._lexical: LexicalIndex | None = None
         try:
             if self.remote:
@@ -290,33 +301,32 @@ class PassageStore:
         if count == 0:
             return {}
         if count <= EXACT_SEARCH_LIMIT:
-            ids, matrix = self._vectors()
-            scores = matrix @ vector
+            stored = self._vectors()
+            scores = stored.matrix @ vector
             order = np.argsort(-scores)[:k]
-            return {ids[i]: float(scores[i]) for i in order}
+            return {stored.ids[i]: float(scores[i]) for i in order}
         # Over-fetch: stale passages of a half-finished build are filtered out below.
         result = self.collection.query(query_embeddings=[vector.tolist()], n_results=min(count, k + 16), include=["distances"])
         current = self.passages()
         hits = {pid: 1.0 - d for pid, d in zip(result["ids"][0], result["distances"][0]) if pid in current}
         return dict(list(hits.items())[:k])
 
-    def _vectors(self) -> tuple[list[str], np.ndarray]:
-        """Ids and stored vectors of the current passages, cached until the index changes."""
+    def _vectors(self) -> StoredVectors:
+        """The stored vectors of the current passages, cached until the index changes."""
         if self._matrix is None:
             ids = sorted(self.passages())
             got = self.collection.get(ids=ids, include=["embeddings"]) if ids else {"ids": [], "embeddings": []}
             by_id = dict(zip(got["ids"], got["embeddings"]))
-            self._matrix = (ids, np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), -1), {pid: row for row, pid in enumerate(ids)})
-        return self._matrix[:2]
+            self._matrix = StoredVectors(ids, np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), -1))
+        return self._matrix
 
     def similarity(self, vector: np.ndarray, ids: list[str]) -> dict[str, float]:
         """Exact cosine similarity of the given passages to `vector` (stored vectors are normalised)."""
         if not ids:
             return {}
-        if self.collection.count() <= EXACT_SEARCH_LIMIT:  # the vectors are in memory already
-            _, matrix = self._vectors()
-            rows = self._matrix[2]
-            return {pid: float(matrix[rows[pid]] @ vector) for pid in ids if pid in rows}
+        if len(self.passages()) <= EXACT_SEARCH_LIMIT:  # the vectors are in memory already
+            stored = self._vectors()
+            return {pid: float(stored.matrix[stored.rows[pid]] @ vector) for pid in ids if pid in stored.rows}
         got = self.collection.get(ids=list(ids), include=["embeddings"])
         return {pid: float(np.dot(vector, embedding)) for pid, embedding in zip(got["ids"], got["embeddings"])}
 

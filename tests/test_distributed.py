@@ -39,8 +39,8 @@ def stored(folder: Path, embedder) -> dict[str, np.ndarray]:
 
     SharedSystemClient.clear_system_cache()
     store = PassageStore(folder, embedder.identity, Settings().chunk_chars)
-    ids, vectors = store._vectors()
-    return dict(zip(ids, vectors))
+    vectors = store._vectors()
+    return dict(zip(vectors.ids, vectors.matrix))
 
 
 def index_with(corpus: Path, folder: Path, *options: str) -> None:
