@@ -74,7 +74,7 @@ def main() -> None:
             assistant.retriever.search(q.question, settings.top_k)
             retrieval_ms.append((time.perf_counter() - t) * 1000)
 
-        sources_ms, first_ms, total_ms, abstain_ms, new_tokens, reused_tokens, rates, prompt_rates = [], [], [], [], [], [], [], []
+        sources_ms, first_ms, total_ms, abstain_ms, read_tokens, reused_tokens, rates, prompt_rates = [], [], [], [], [], [], [], []
         for q in questions:
             t = time.perf_counter()
             for event in assistant.stream(q.question):
@@ -88,12 +88,12 @@ def main() -> None:
                 continue
             first_ms.append(timings["first_token_ms"])
             total_ms.append(timings["total_ms"])
-            new = timings["prompt_tokens"] - timings["prompt_tokens_reused"]
-            new_tokens.append(new)
+            read = timings["prompt_tokens_read"]
+            read_tokens.append(read)
             reused_tokens.append(timings["prompt_tokens_reused"])
-            # From sources to first token the CPU reads the new prompt tokens (the judgement's,
-            # then the rest of the answer's) and writes one token.
-            prompt_rates.append(new / ((timings["first_token_ms"] - timings["sources_ms"]) / 1000))
+            # From sources to first token the CPU reads the prompt tokens not in the cache (the
+            # judgement's, then the answer's) and writes one token.
+            prompt_rates.append(read / ((timings["first_token_ms"] - timings["sources_ms"]) / 1000))
             if timings.get("tokens_per_s"):
                 rates.append(timings["tokens_per_s"])
 
@@ -108,7 +108,7 @@ def main() -> None:
         ("abstention p50 / p95", ", ".join(
             f"{reason}: {pct(times, 50):.0f} / {pct(times, 95):.0f} ms (n={len(times)})"
             for reason, times in sorted(_by_reason(abstain_ms).items())) or "none"),
-        ("prompt tokens p50: new / reused", f"{pct(new_tokens, 50):.0f} / {pct(reused_tokens, 50):.0f}"),
+        ("prompt tokens p50: read / cached", f"{pct(read_tokens, 50):.0f} / {pct(reused_tokens, 50):.0f}"),
         ("prompt processing p50", f"{pct(prompt_rates, 50):.0f} tokens/s = {pct(prompt_rates, 50) / raw_pp:.0%} of raw llama.cpp"),
         ("generation p50", f"{pct(rates, 50):.1f} tokens/s = {pct(rates, 50) / raw_tg:.0%} of raw llama.cpp"),
         ("raw llama.cpp", f"prompt {raw_pp:.0f} tokens/s, generation {raw_tg:.1f} tokens/s (threads={settings.threads})"),

@@ -75,6 +75,47 @@ class MarkerFilter:
         return MARKER.sub(lambda m: m.group(0) if all(1 <= int(n) <= self.valid for n in re.findall(r"\d+", m.group(1))) else "", text)
 
 
+class RestatementGuard:
+    """Holds streamed answer text back until it says a word the question did not, so that an
+    answer that only restates the question ("Google merged with DeepMind [1]." for "Which group
+    did Google merge with DeepMind?") can be replaced before anyone sees it. Words count as the
+    question's when they share its word's first five letters ("merged" for "merge")."""
+
+    def __init__(self, question: str):
+        self.question_words = _words(question)
+        self.held = ""
+        self.released = False
+        self.restated = False
+
+    def feed(self, delta: str) -> str:
+        if self.released:
+            return delta
+        self.held += delta
+        complete = self.held[: max(self.held.rfind(" "), 0)]  # the last word may go on in the next delta
+        if not self._says_something(complete):
+            return ""
+        self.released = True
+        text, self.held = self.held, ""
+        return text
+
+    def finish(self) -> str:
+        """The text still held at the end; `restated` tells whether the answer said anything new."""
+        self.restated = not self.released and not self._says_something(self.held)
+        self.released = True
+        text, self.held = self.held, ""
+        return text
+
+    def _says_something(self, text: str) -> bool:
+        return any(not self._known(word) for word in _words(text))
+
+    def _known(self, word: str) -> bool:
+        return word in self.question_words or (len(word) >= 5 and any(q[:5] == word[:5] for q in self.question_words if len(q) >= 5))
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"\w+", MARKER.sub(" ", text))}
+
+
 def key_terms(text: str) -> set[str]:
     """Numbers and longer words, lower-cased: what must stand in a passage that supports the text."""
     return {w.lower() for w in re.findall(r"\d+(?:[.,]\d+)?|\w{4,}", MARKER.sub(" ", text))}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rag import models
 from rag.abstention import abstention_message, model_says_not_found, too_far
-from rag.answer import Answer, Citation, MarkerFilter, best_supporting, clean_markers
+from rag.answer import Answer, Citation, MarkerFilter, RestatementGuard, best_supporting, clean_markers
 from rag.corpus import ArticleError, decode, upload_name
 from rag.embedding import Embedder
 from rag.followup import standalone_query
@@ -174,17 +174,19 @@ class Assistant:
             return
         passages = [PromptPassage(c.marker, c.title, c.text) for c in sources]
         # The judgement reads only the best passages: the small model judges one passage far
-        # better than five near-misses, and it is quick. The answer reads them all, reusing the
-        # judged first passage from the KV cache.
+        # better than five near-misses, and it is quick. The answer reads them all.
         judged = passages[: self.settings.judge_passages]
         reply = generator.start(
-            messages(passages, question, language, earlier), self.settings.max_answer_tokens, judge_messages=messages(judged, question, language, earlier)
+            messages(passages, question, language, earlier, question_first=True),
+            self.settings.max_answer_tokens,
+            judge_messages=messages(judged, question, language, earlier),
         )
         judgement = reply.judgement
         timings.update(
             yes_no_margin=round(judgement.yes_no_margin, 3),
             prompt_tokens=judgement.prompt_tokens,
             prompt_tokens_reused=judgement.reused_tokens,
+            prompt_tokens_read=judgement.read_tokens,
             prompt_ms=round(judgement.ms, 1),
         )
         if model_says_not_found(judgement.yes_no_margin, self.settings.min_yes_margin):
@@ -192,18 +194,28 @@ class Assistant:
             yield from abstain("model")
             return
 
-        generation = reply.answer()
-        markers = MarkerFilter(len(sources))
-        raw = []
         if note:
             yield Delta(note)
-        for piece in generation:
-            raw.append(piece)
-            if shown := markers.feed(piece):
-                timings.setdefault("first_token_ms", elapsed())
-                yield Delta(shown)
-        if tail := markers.flush():
-            yield Delta(tail)
+        # An answer that only restates the question is read again, from the prompt with the
+        # question after the passages only: a second reading by the small model often finds it.
+        second_reading = lambda: generator.answer(messages(passages, question, language, earlier), self.settings.max_answer_tokens)  # noqa: E731
+        completion_tokens = 0
+        for reading, start_answer in enumerate((reply.answer, second_reading), start=1):
+            generation = start_answer()
+            markers, guard, raw = MarkerFilter(len(sources)), RestatementGuard(question if reading == 1 else ""), []
+            for piece in generation:
+                raw.append(piece)
+                if shown := guard.feed(markers.feed(piece)):
+                    timings.setdefault("first_token_ms", elapsed())
+                    yield Delta(shown)
+            completion_tokens += generation.stats.completion_tokens
+            held = guard.feed(markers.flush()) + guard.finish()
+            if not guard.restated or reading == 2:
+                if held:
+                    timings.setdefault("first_token_ms", elapsed())
+                    yield Delta(held)
+                break
+            timings["restated_question"] = "".join(raw)
         text, cited = clean_markers("".join(raw), len(sources))
         if not cited and text and (supporting := best_supporting(text, [c.text for c in sources])):
             # The small model often forgets its markers: cite the passage that holds the answer's terms.
@@ -214,7 +226,7 @@ class Assistant:
         timings.setdefault("first_token_ms", elapsed())
         timings.update(
             total_ms=elapsed(),
-            completion_tokens=stats.completion_tokens,
+            completion_tokens=completion_tokens,
             tokens_per_s=round(stats.completion_tokens / ((stats.total_ms - (stats.first_token_ms or 0)) / 1000), 1) if stats.completion_tokens > 1 else None,
         )
         by_marker = {c.marker: c for c in sources}

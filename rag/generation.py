@@ -27,6 +27,7 @@ class Judgement:
     prompt_tokens: int  # of the answer's prompt
     reused_tokens: int  # of them, already in the KV cache when the question came (the fixed prefix)
     ms: float
+    read_tokens: int = 0  # prompt tokens the model reads for the judgement and the answer together
 
 
 @dataclass
@@ -105,14 +106,13 @@ class LlamaGenerator:
         self.llm.eval(tokens[reused:])
         return reused
 
-    def judge(self, prompt: str) -> Judgement:
-        """Evaluate `prompt` (which ends where the model says yes or no) and read the logit of
+    def judge(self, tokens: list[int]) -> Judgement:
+        """Evaluate the prompt `tokens` (which end where the model says yes or no) and read the logit of
         " yes" minus that of " no": the model's own judgement as a number the application can
         threshold (its argmax alone says yes far too often). The evaluated prompt stays in the
-        KV cache, so the answer that follows costs no prompt processing."""
+        KV cache for the answer that follows, as far as the two prompts match."""
         with self.lock:
             started = time.perf_counter()
-            tokens = self._tokens(prompt)
             reused = self._evaluate(tokens)
             logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
             margin = float(logits[self.yes_token] - logits[self.no_token])
@@ -127,9 +127,16 @@ class LlamaGenerator:
         """Judge first (the prompt of `judge_messages`, default `messages`, up to "Found:"), then,
         if asked, answer `messages`, reusing from the KV cache what the two prompts share."""
         answer_tokens = self._tokens(self.render(messages) + ANSWER_PREFILL)
-        judgement = self.judge(self.render(judge_messages or messages) + JUDGEMENT_PREFILL)
-        judgement = replace(judgement, prompt_tokens=len(answer_tokens))
+        judge_tokens = self._tokens(self.render(judge_messages or messages) + JUDGEMENT_PREFILL)
+        judgement = self.judge(judge_tokens)
+        # llama.cpp goes on from the judgement's tokens as far as the answer's prompt matches them.
+        read = len(judge_tokens) - judgement.reused_tokens + len(answer_tokens) - _common_prefix(answer_tokens, judge_tokens)
+        judgement = replace(judgement, prompt_tokens=len(answer_tokens), read_tokens=read)
         return Reply(judgement, lambda: self.stream(answer_tokens, max_tokens))
+
+    def answer(self, messages: list[dict], max_tokens: int) -> Generation:
+        """An answer to `messages` with no judgement before it (a second reading)."""
+        return self.stream(self._tokens(self.render(messages) + ANSWER_PREFILL), max_tokens)
 
     def stream(self, tokens: list[int], max_tokens: int) -> Generation:
         generation = Generation(iter(()))

@@ -72,10 +72,13 @@ def as_data(text: str) -> str:
     return text.replace("</passages>", "</ passages>").replace("<passages>", "< passages>")
 
 
-def user_message(passages: list[PromptPassage], question: str, language: str, earlier_question: str | None = None) -> str:
+def user_message(passages: list[PromptPassage], question: str, language: str, earlier_question: str | None = None, question_first: bool = False) -> str:
+    """The passages, then the question. With `question_first` the question also comes before
+    the passages, so the model reads them knowing what it looks for (see `messages`)."""
     blocks = "\n\n".join(f"[{p.number}] {as_data(p.title)}\n{as_data(p.text)}" for p in passages)
     context = f"Earlier question: {earlier_question}\n" if earlier_question else ""
-    return f"<passages>\n{blocks}\n</passages>\n\n{context}Question: {question}\nAnswer in {language_name(language)}."
+    ahead = f"Question: {question}\n\n" if question_first else ""
+    return f"{ahead}<passages>\n{blocks}\n</passages>\n\n{context}Question: {question}\nAnswer in {language_name(language)}."
 
 
 # Worked examples, part of the fixed prefix (so they cost nothing after the first question):
@@ -95,11 +98,19 @@ EXAMPLES = [
 ]
 
 
-def messages(passages: list[PromptPassage], question: str, language: str, earlier_question: str | None = None) -> list[dict]:
+def messages(passages: list[PromptPassage], question: str, language: str, earlier_question: str | None = None, question_first: bool = False) -> list[dict]:
+    """The chat: instructions, worked examples, then the question over `passages`.
+
+    The answer's prompt asks with `question_first`: read with the question in mind, the small
+    model misread fewer passages (gold accuracy 81.8% -> 87.9%: it stopped restating the
+    question without its answer and picking a neighbouring figure). The yes/no judgement keeps
+    the question after the passage: asked first, answerable and unanswerable questions' margins
+    overlapped (30% of answerable ones fell under the threshold). The examples keep one format
+    so that both prompts share the fixed prefix in the KV cache."""
     turns = [{"role": "system", "content": SYSTEM}]
     for example_passages, example_question, example_language, reply in EXAMPLES:
         turns += [{"role": "user", "content": user_message(example_passages, example_question, example_language)}, {"role": "assistant", "content": reply}]
-    return turns + [{"role": "user", "content": user_message(passages, question, language, earlier_question)}]
+    return turns + [{"role": "user", "content": user_message(passages, question, language, earlier_question, question_first)}]
 
 
 def fixed_prefix(render) -> str:

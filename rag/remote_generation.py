@@ -127,19 +127,25 @@ class RemoteGenerator:
         response, choices, margin, first = self._read_judgement(judge_messages if separate else messages, JUDGEMENT_TOKENS if separate else max_tokens)
         if separate:
             response.close()
-        prompt_tokens = self.count_tokens("".join(str(m["content"]) for m in messages))
-        judgement = Judgement(margin, prompt_tokens, 0, (time.perf_counter() - started) * 1000)
+        prompt_tokens, judge_tokens = (self.count_tokens("".join(str(m["content"]) for m in turns)) for turns in (messages, judge_messages or messages))
+        read = prompt_tokens + judge_tokens if separate else prompt_tokens  # assuming a server without a prompt cache
+        judgement = Judgement(margin, prompt_tokens, 0, (time.perf_counter() - started) * 1000, read)
 
         def answer() -> Generation:
+            if separate:
+                return self.answer(messages, max_tokens)
             generation = Generation(iter(()))
-            if separate:  # the answer's own request; its judgement line is read and dropped
-                answer_response, answer_choices, _, answer_first = self._read_judgement(messages, max_tokens)
-                generation.deltas = self._rest(answer_first, answer_choices, answer_response, generation.stats)
-            else:
-                generation.deltas = self._rest(first, choices, response, generation.stats)
+            generation.deltas = self._rest(first, choices, response, generation.stats)
             return generation
 
         return Reply(judgement, answer, response.close)
+
+    def answer(self, messages: list[dict], max_tokens: int) -> Generation:
+        """The answer's own request; its judgement line is read and dropped."""
+        generation = Generation(iter(()))
+        response, choices, _, first = self._read_judgement(messages, max_tokens)
+        generation.deltas = self._rest(first, choices, response, generation.stats)
+        return generation
 
     @staticmethod
     def _rest(first: list[str], choices: Iterator[dict], response: httpx.Response, stats: GenerationStats) -> Iterator[str]:

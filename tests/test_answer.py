@@ -1,4 +1,4 @@
-from rag.answer import MarkerFilter, best_supporting, clean_markers
+from rag.answer import MarkerFilter, RestatementGuard, best_supporting, clean_markers
 
 
 def test_markers_pointing_at_nothing_are_removed():
@@ -33,3 +33,28 @@ def test_best_supporting_passage_shares_the_answers_numbers_and_names():
     passages = ["Microsoft investierte 1 Milliarde Dollar.", "Es wurden 13 Milliarden Dollar investiert."]
     assert best_supporting("Microsoft hat 13 Milliarden investiert.", passages) == 2
     assert best_supporting("Ja.", passages) is None
+
+
+def stream_through(guard: RestatementGuard, deltas: list[str]) -> list[str]:
+    return [guard.feed(d) for d in deltas] + [guard.finish()]
+
+
+def test_an_answer_that_only_restates_the_question_is_held_back_whole():
+    guard = RestatementGuard("Which group did Google merge with DeepMind?")
+    shown = stream_through(guard, ["Google", " merged", " with", " Deep", "Mind", " [1]", "."])
+    assert shown[:-1] == [""] * 7 and shown[-1] == "Google merged with DeepMind [1]."
+    assert guard.restated
+
+
+def test_an_answer_is_released_at_its_first_word_the_question_did_not_say():
+    guard = RestatementGuard("Combien Altman voulait-il lever auprès d'investisseurs ?")
+    shown = stream_through(guard, ["Altman", " voulait", " lever", " 7", " milliards", " [1]."])
+    assert shown[:4] == ["", "", "", ""]  # "7" may still go on ("70") until the next word starts
+    assert shown[4] == "Altman voulait lever 7 milliards" and shown[5] == " [1]."
+    assert "".join(shown) == "Altman voulait lever 7 milliards [1]." and not guard.restated
+
+
+def test_a_short_answer_with_a_new_word_is_not_a_restatement():
+    guard = RestatementGuard("Wer ist der CTO von Microsoft?")
+    assert "".join(stream_through(guard, ["Kevin Scott", " [1]."])) == "Kevin Scott [1]."
+    assert not guard.restated
