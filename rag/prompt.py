@@ -105,7 +105,7 @@ def messages(passages: list[PromptPassage], question: str, language: str, earlie
     model misread fewer passages (gold accuracy 81.8% -> 87.9%: 4 answers fixed, 3 of which
     had taken a neighbouring name or figure; 2 broken). The yes/no judgement keeps
     the question after the passage: asked first, answerable and unanswerable questions' margins
-    overlapped (30% of answerable ones fell under the threshold). The examples keep one format
+    overlapped (unanswerable abstained 66.7% instead of 88.9%). The examples keep one format
     so that both prompts share the fixed prefix in the KV cache."""
     turns = [{"role": "system", "content": SYSTEM}]
     for example_passages, example_question, example_language, reply in EXAMPLES:
