@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from rag import models
@@ -198,7 +199,7 @@ class Assistant:
             yield Delta(note)
         # An answer that only restates the question is read again, from the prompt with the
         # question after the passages only: a second reading by the small model often finds it.
-        second_reading = lambda: generator.answer(messages(passages, question, language, earlier), self.settings.max_answer_tokens)  # noqa: E731
+        second_reading = partial(generator.answer, messages(passages, question, language, earlier), self.settings.max_answer_tokens)
         completion_tokens = 0
         for reading, start_answer in enumerate((reply.answer, second_reading), start=1):
             generation = start_answer()

@@ -127,8 +127,8 @@ class RemoteGenerator:
         response, choices, margin, first = self._read_judgement(judge_messages if separate else messages, JUDGEMENT_TOKENS if separate else max_tokens)
         if separate:
             response.close()
-        prompt_tokens, judge_tokens = (self.count_tokens("".join(str(m["content"]) for m in turns)) for turns in (messages, judge_messages or messages))
-        read = prompt_tokens + judge_tokens if separate else prompt_tokens  # assuming a server without a prompt cache
+        prompt_tokens = self._count_messages(messages)
+        read = prompt_tokens + (self._count_messages(judge_messages) if separate else 0)  # assuming a server without a prompt cache
         judgement = Judgement(margin, prompt_tokens, 0, (time.perf_counter() - started) * 1000, read)
 
         def answer() -> Generation:
@@ -139,6 +139,9 @@ class RemoteGenerator:
             return generation
 
         return Reply(judgement, answer, response.close)
+
+    def _count_messages(self, messages: list[dict]) -> int:
+        return self.count_tokens("".join(str(m["content"]) for m in messages))
 
     def answer(self, messages: list[dict], max_tokens: int) -> Generation:
         """The answer's own request; its judgement line is read and dropped."""
