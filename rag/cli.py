@@ -220,6 +220,75 @@ def eval_command(
             raise typer.Exit(1)
 
 
+# The questions the abstention model is fitted on: the gold set on the seed articles, and the
+# XQuAD dev questions that are not in dev-small (which stays a measure the fit never saw).
+CALIBRATION_SETS = (
+    (Path("eval/gold.jsonl"), Path("seeds"), Path("index"), ()),
+    (Path("eval/xquad-dev/dev.jsonl"), Path("eval/xquad-dev/corpus"), Path("index-xquad"), (Path("eval/xquad-dev/dev-small.jsonl"),)),
+)
+
+
+@app.command()
+def calibrate(
+    sample: int = typer.Option(200, help="Dev questions to judge (every n-th of dev.jsonl minus dev-small; 0 = all)."),
+    signals: Optional[Path] = typer.Option(None, help="Refit from a signals.jsonl of an earlier run instead of asking the model."),
+    out: Optional[Path] = typer.Option(None, help="Where to write the model (default: the packaged rag/abstention_model.json)."),
+    reports: Path = typer.Option(Path("eval/reports"), help="Where the signals of this run go."),
+):
+    """Fit the abstention model on the gold and dev questions (never the held-out ones)."""
+    import time
+
+    from tqdm import tqdm
+
+    from rag.abstention import MODEL_FILE
+    from rag.calibration import expected_calibration_error, fit, passages_state_answer, reliability, signal_row
+    from rag.evaluation import GoldError, load_gold
+
+    if signals:
+        rows = [json.loads(line) for line in signals.read_text().splitlines() if line.strip()]
+    else:
+        rows = []
+        folder = reports / f"calibration-{time.strftime('%Y%m%d-%H%M%S')}"
+        folder.mkdir(parents=True, exist_ok=True)
+        signals = folder / "signals.jsonl"
+        for gold, corpus, index, excluded in CALIBRATION_SETS:
+            try:
+                skip = {(q.id, q.question) for path in excluded for q in load_gold(path)}
+                questions = [q for q in load_gold(gold) if (q.id, q.question) not in skip]
+            except GoldError as exc:
+                fail(str(exc))
+            if excluded and sample:
+                questions = questions[:: max(1, len(questions) // sample)][:sample]
+            assistant = _assistant(_settings(corpus=corpus, index=index))
+            for q in tqdm(questions, desc=gold.name, unit="q"):
+                judged, sources = assistant.judge(q.question)
+                label = passages_state_answer(q.answerable, q.answers, [c.text for c in sources])
+                rows.append(signal_row(q.id, judged, label, gold.name))
+            del assistant
+        signals.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    rows = [r for r in rows if r["margin"] is not None]
+    model = fit(rows, fitted_on=f"{signals} ({len(rows)} questions)")
+    model.save(out or MODEL_FILE)
+    from rag.abstention import AbstentionModel, Signals
+
+    probabilities = [model.probability(Signals(r["dense"], r["lexical"], r["cross_lingual"], r["margin"]).features()) for r in rows]
+    table = reliability(probabilities, [r["label"] for r in rows])
+    typer.echo(f"{len(rows)} questions, {sum(r['label'] for r in rows)} whose passages state the answer; signals in {signals}")
+    typer.echo("weights (standardised): " + ", ".join(f"{n} {w:+.3f}" for n, w in zip(model.names, model.weights)) + f"; bias {model.bias:+.3f}; threshold {model.threshold}")
+    for low, predicted, observed, n in table:
+        typer.echo(f"  p in [{low:.1f}, {low + 0.1:.1f}): predicted {predicted:.2f}, observed {observed:.2f}, n={n}")
+    typer.echo(f"expected calibration error {expected_calibration_error(table)}")
+    for name, keep in (("all", lambda r: True), ("same language", lambda r: not r["cross_lingual"]), ("cross-lingual", lambda r: r["cross_lingual"])):
+        group = [(p, r["label"]) for p, r in zip(probabilities, rows) if keep(r)]
+        positives = [p for p, label in group if label]
+        negatives = [p for p, label in group if not label]
+        refused = sum(p < model.threshold for p in positives) / len(positives) if positives else float("nan")
+        abstained = sum(p < model.threshold for p in negatives) / len(negatives) if negatives else float("nan")
+        typer.echo(f"  {name}: answer-bearing refused {refused:.1%} of {len(positives)}, others abstained {abstained:.1%} of {len(negatives)}")
+    typer.echo(f"model written to {out or MODEL_FILE}")
+    AbstentionModel.load(out or MODEL_FILE)  # it must load as the assistant will
+
+
 @app.command()
 def serve(api: bool = typer.Option(False, "--api", help="Serve the OpenAI-compatible API instead of the web chat.")):
     """Serve the web chat (RAG_HOST, RAG_PORT) or, with --api, the OpenAI-compatible API (RAG_API_PORT, RAG_API_KEY)."""

@@ -1,0 +1,84 @@
+"""Fit the abstention model: gather signals on development questions, fit a logistic
+regression, choose its threshold, and check its calibration.
+
+The label is whether the retrieved passages state the answer (an accepted answer pattern
+occurs in one of them): the event the probability is about. An answerable question whose
+answer was not retrieved is a negative, because answering it would mean inventing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+
+import numpy as np
+
+from rag.abstention import AbstentionModel, Signals
+
+FEATURES = ["margin", "dense", "lexical", "cross_lingual"]
+L2 = 1.0  # ridge penalty on standardised weights: a few hundred rows, four features
+MAX_FALSE_ABSTENTION = 0.03  # the threshold keeps at least 97% of the fit's positives answered
+
+
+def passages_state_answer(answerable: bool, answers: list[str], passages: list[str]) -> bool:
+    """
+    >>> passages_state_answer(True, [r"Kevin\\s+Scott"], ["CTO Kevin Scott schrieb."])
+    True
+    >>> passages_state_answer(False, [], ["CTO Kevin Scott schrieb."])
+    False
+    """
+    return answerable and any(re.search(p, text, re.IGNORECASE) for p in answers for text in passages)
+
+
+def signal_row(question_id: str, signals: Signals, label: bool, group: str) -> dict:
+    return {"id": question_id, "group": group, "label": label, **asdict(signals)}
+
+
+def _design(rows: list[dict]) -> np.ndarray:
+    return np.array([[Signals(r["dense"], r["lexical"], r["cross_lingual"], r["margin"]).features()[n] for n in FEATURES] for r in rows])
+
+
+def fit(rows: list[dict], fitted_on: str = "") -> AbstentionModel:
+    """Logistic regression by Newton's method with an L2 penalty, on standardised features;
+    the threshold is the highest that still answers (1 - MAX_FALSE_ABSTENTION) of the positives."""
+    x = _design(rows)
+    y = np.array([float(r["label"]) for r in rows])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
+    w = np.zeros(z.shape[1])
+    penalty = np.diag([0.0] + [L2] * (z.shape[1] - 1))
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-z @ w))
+        gradient = z.T @ (p - y) + penalty @ w
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    model = AbstentionModel(FEATURES, mean.round(6).tolist(), scale.round(6).tolist(), w[1:].round(6).tolist(), round(float(w[0]), 6), 0.5, fitted_on)
+    positives = sorted(model.probability(dict(zip(FEATURES, row, strict=True))) for row, label in zip(x, y, strict=True) if label)
+    if positives:
+        threshold = positives[int(MAX_FALSE_ABSTENTION * len(positives))]
+        model = AbstentionModel(**{**asdict(model), "threshold": round(min(threshold, 0.5), 4)})
+    return model
+
+
+def reliability(probabilities: list[float], labels: list[bool], bins: int = 10) -> list[tuple[float, float, float, int]]:
+    """Per probability bin: its lower edge, the mean predicted probability, the observed rate, the count.
+
+    >>> reliability([0.05, 0.15, 0.95, 0.97], [False, False, True, False], bins=2)
+    [(0.0, 0.1, 0.0, 2), (0.5, 0.96, 0.5, 2)]
+    """
+    table = []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(p, l) for p, l in zip(probabilities, labels, strict=True) if low <= p < high or (b == bins - 1 and p == 1.0)]
+        if inside:
+            table.append((low, round(sum(p for p, _ in inside) / len(inside), 4), round(sum(l for _, l in inside) / len(inside), 4), len(inside)))
+    return table
+
+
+def expected_calibration_error(table: list[tuple[float, float, float, int]]) -> float:
+    total = sum(n for *_, n in table)
+    return round(sum(n * abs(predicted - observed) for _, predicted, observed, n in table) / total, 4) if total else 0.0
