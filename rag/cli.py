@@ -178,7 +178,7 @@ def _parse_sets(pairs: list[str]) -> dict:
 
 @app.command("eval")
 def eval_command(
-    gold: Path = typer.Option(Path("eval/gold.jsonl"), help="Gold questions (JSON lines, see eval/README.md)."),
+    gold: list[Path] = typer.Option([Path("eval/gold.jsonl")], help="Gold questions (JSON lines, see eval/README.md); repeat to evaluate several files as one set."),
     corpus: Optional[Path] = typer.Option(None, help="Folder of articles the gold questions are about."),
     index: Optional[Path] = typer.Option(None, help="Index folder (default: a fresh one per setting under the report folder's parent)."),
     set_: list[str] = typer.Option([], "--set", help="A setting for this run, key=value (repeatable)."),
@@ -199,7 +199,7 @@ def eval_command(
         typer.echo(compare(a, b))
         return
     try:
-        questions = load_gold(gold)
+        questions = [q for path in gold for q in load_gold(path)]
     except GoldError as exc:
         fail(str(exc))
     settings = _settings(corpus=corpus, index=index, **_parse_sets(set_))

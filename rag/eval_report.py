@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rag.calibration import expected_calibration_error, reliability
-from rag.evaluation import Outcome
+from rag.evaluation import Outcome, answer_kind, breakdown
 
 HEADLINE = [
     ("answer_accuracy", "answer accuracy"),
@@ -142,6 +142,7 @@ def write_report(folder: Path, settings: dict, summary: dict, by_language: dict,
         "summary": summary,
         "by_language": by_language,
         "by_category": by_category,
+        "by_answer_kind": breakdown(outcomes, lambda o: answer_kind(o.gold)),
         "questions": [{**asdict(o), "correct": o.correct} for o in outcomes],
     }
     (folder / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
@@ -154,6 +155,8 @@ def write_report(folder: Path, settings: dict, summary: dict, by_language: dict,
         summary_table(summary, by_language) + "\n",
         "## By category\n",
         summary_table(summary, by_category) + "\n",
+        "## By kind of answer\n",
+        summary_table(summary, report["by_answer_kind"]) + "\n",
         "## Abstention model reliability\n",
         reliability_table(outcomes) + "\n",
         "## Plots\n",

@@ -178,6 +178,18 @@ def summarise(outcomes: list[Outcome]) -> dict:
     }
 
 
+def answer_kind(gold: GoldQuestion) -> str:
+    """"number" when an accepted answer has a digit (the questions where a passage often holds
+    several figures), "unanswerable", or "name or phrase".
+
+    >>> answer_kind(GoldQuestion("x", "en", "How many?", [r"550"], ["a.txt"], True))
+    'number'
+    """
+    if not gold.answerable:
+        return "unanswerable"
+    return "number" if any(re.search(r"\d", a) for a in gold.answers) else "name or phrase"
+
+
 def breakdown(outcomes: list[Outcome], key) -> dict[str, dict]:
     """summarise() per group, e.g. per language or per category."""
     groups: dict[str, list[Outcome]] = {}
