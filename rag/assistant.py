@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -25,6 +25,9 @@ from rag.store import IndexProblem, IndexReport, PassageStore
 # What Assistant() raises with a message meant for the person starting it: a missing or
 # changed model, an unreachable model server, a missing corpus, an unusable index.
 STARTUP_ERRORS = (models.ModelError, FileNotFoundError, IndexProblem)
+
+# Passages retrieved beyond top-k to take the place of withheld ones.
+WITHHELD_REPLACEMENTS = 10
 
 
 class QuestionError(ValueError):
@@ -158,14 +161,17 @@ class Assistant:
                 return event
         raise RuntimeError("the stream ended without an answer")
 
-    def _prepare(self, question: str, history: list[dict] | None) -> Prepared:
-        """Clean the question, retrieve its passages and gather the signals abstention reads."""
+    def _prepare(self, question: str, history: list[dict] | None, withhold: Callable[[str], bool] | None = None) -> Prepared:
+        """Clean the question, retrieve its passages and gather the signals abstention reads.
+        Passages for which `withhold` is true are left out (for making near-miss questions)."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         asked_in = detect_language(question)
         language = answer_language(asked_in)
         query, earlier = standalone_query(question, history)
-        hits = self.retriever.search(query, self.settings.top_k)
+        hits = self.retriever.search(query, self.settings.top_k + (WITHHELD_REPLACEMENTS if withhold else 0))
+        if withhold:
+            hits = [h for h in hits if not withhold(h.passage.text)][: self.settings.top_k]
         retrieve_ms = round((time.perf_counter() - started) * 1000, 1)
         chosen = select_passages(hits, self.generator.count_tokens, self.settings.passage_token_budget)
         sources = [
@@ -183,10 +189,10 @@ class Assistant:
         second = messages(passages, question, language, earlier)
         return Prepared(question, language, note, sources, signals, retrieve_ms, prompt, second)
 
-    def judge(self, question: str) -> tuple[Signals, list[Citation]]:
+    def judge(self, question: str, withhold: Callable[[str], bool] | None = None) -> tuple[Signals, list[Citation]]:
         """The signals abstention decides on, the model's margin included, and the passages they
         are about, without writing an answer (for fitting the abstention model)."""
-        prepared = self._prepare(question, None)
+        prepared = self._prepare(question, None, withhold)
         if not prepared.sources:
             return prepared.signals, []
         reply = self.generator.start(prepared.prompt, self.settings.max_answer_tokens)

@@ -230,7 +230,7 @@ CALIBRATION_SETS = (
 
 @app.command()
 def calibrate(
-    sample: int = typer.Option(200, help="Dev questions to judge (every n-th of dev.jsonl minus dev-small; 0 = all)."),
+    sample: int = typer.Option(150, help="Dev questions to judge: every unanswerable one of dev.jsonl minus dev-small, and every n-th answerable one up to this many (0 = all)."),
     signals: Optional[Path] = typer.Option(None, help="Refit from a signals.jsonl of an earlier run instead of asking the model."),
     out: Optional[Path] = typer.Option(None, help="Where to write the model (default: the packaged rag/abstention_model.json)."),
     reports: Path = typer.Option(Path("eval/reports"), help="Where the signals of this run go."),
@@ -241,7 +241,9 @@ def calibrate(
     from tqdm import tqdm
 
     from rag.abstention import MODEL_FILE
-    from rag.calibration import expected_calibration_error, fit, passages_state_answer, reliability, signal_row
+    from functools import partial
+
+    from rag.calibration import NEAR_MISS_EVERY, expected_calibration_error, fit, holds_answer, passages_state_answer, reliability, signal_row, stratified_sample
     from rag.evaluation import GoldError, load_gold
 
     if signals:
@@ -258,12 +260,16 @@ def calibrate(
             except GoldError as exc:
                 fail(str(exc))
             if excluded and sample:
-                questions = questions[:: max(1, len(questions) // sample)][:sample]
+                questions = stratified_sample(questions, sample)
             assistant = _assistant(_settings(corpus=corpus, index=index))
             for q in tqdm(questions, desc=gold.name, unit="q"):
                 judged, sources = assistant.judge(q.question)
                 label = passages_state_answer(q.answerable, q.answers, [c.text for c in sources])
                 rows.append(signal_row(q.id, judged, label, gold.name))
+            # Near misses: the same question with the passages that hold its answer withheld.
+            for q in tqdm([q for q in questions if q.answerable][::NEAR_MISS_EVERY], desc=f"{gold.name}, answer withheld", unit="q"):
+                judged, sources = assistant.judge(q.question, withhold=partial(holds_answer, q.answers))
+                rows.append(signal_row(q.id, judged, passages_state_answer(True, q.answers, [c.text for c in sources]), f"{gold.name}:withheld"))
             del assistant
         signals.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     rows = [r for r in rows if r["margin"] is not None]
