@@ -15,6 +15,8 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rag.models import ModelError
+
 MESSAGES = {
     "de": "Dazu steht nichts in den Artikeln.",
     "fr": "Les articles ne le disent pas.",
@@ -92,4 +94,10 @@ class AbstentionModel:
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> AbstentionModel:
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
+        """The model in `path`; a missing or malformed file is a ModelError naming the fix."""
+        try:
+            model = cls(**json.loads(path.read_text(encoding="utf-8")))
+            model.probability(dict.fromkeys(model.names, 0.0))
+        except (OSError, ValueError, TypeError) as exc:
+            raise ModelError(f"cannot read the abstention model {path}: {exc} (run `rag calibrate`, or unset RAG_ABSTENTION_MODEL)") from None
+        return model

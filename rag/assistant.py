@@ -92,7 +92,7 @@ class Assistant:
         self.embedder = Embedder(models.embedder_source(self.settings), self.settings.threads)
         self.store = PassageStore(Path(self.settings.index).expanduser(), self.embedder.identity, self.settings.chunk_chars, self.settings.chroma_url)
         self.retriever = Retriever(self.store, self.embedder, self.settings.bm25_weight)
-        self.abstention = AbstentionModel.load(self.settings.abstention_model or MODEL_FILE)
+        self.abstention = AbstentionModel.load(Path(self.settings.abstention_model).expanduser() if self.settings.abstention_model else MODEL_FILE)
         self._generator = None
         self._index_lock = threading.Lock()
         self.show_progress = show_progress

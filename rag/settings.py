@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(0.0, ge=0.0, le=1.0, description="Weight of BM25 in the fused score (0 = dense only, 1 = BM25 only); see README for why 0 is the default.")
     passage_token_budget: int = Field(380, ge=64, description="Prompt tokens spent on passages: the main lever on time to first token.")
     max_answer_tokens: int = Field(160, ge=16, description="Generation stops after this many tokens.")
-    abstention_model: Path | None = Field(None, description="Abstention model (JSON, from `rag calibrate`); empty = the packaged rag/abstention_model.json.")
+    abstention_model: str = Field("", description="Abstention model (JSON, from `rag calibrate`); empty = the packaged rag/abstention_model.json.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     host: str = Field("127.0.0.1", description="Web chat address; any other than loopback needs auth_user and auth_password.")
     port: int = Field(7860, ge=1, le=65535, description="Web chat port.")

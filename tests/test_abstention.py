@@ -1,6 +1,7 @@
 import pytest
 
 from rag.abstention import MARGIN_LIMIT, AbstentionModel, Signals, abstention_message
+from rag.models import ModelError
 
 
 def model(threshold: float = 0.5) -> AbstentionModel:
@@ -35,6 +36,14 @@ def test_the_model_survives_a_round_trip_through_its_file(tmp_path):
     path = tmp_path / "model.json"
     model(0.37).save(path)
     assert AbstentionModel.load(path) == model(0.37)
+
+
+@pytest.mark.parametrize("content", ["not json", '{"names": ["margin"]}', '{"names": ["margin"], "mean": [0], "scale": [1], "weights": [], "bias": 0, "threshold": 0.5}'])
+def test_a_broken_model_file_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "model.json"
+    path.write_text(content)
+    with pytest.raises(ModelError, match="rag calibrate"):
+        AbstentionModel.load(path)
 
 
 def test_the_packaged_model_loads_and_uses_every_signal():
