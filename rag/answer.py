@@ -98,6 +98,8 @@ NUMBER_WORDS = {
     "zehn": "10", "dix": "10", "eleven": "11", "elf": "11", "onze": "11", "twelve": "12", "zwölf": "12", "douze": "12",
 }
 
+NAME_ENDINGS = ("s", "es", "n", "ns")
+
 _TOKEN = re.compile(r"\d+(?:[.,\u202f\u00a0 ]\d{3})*(?:[.,]\d+)?|[^\W\d_]+")
 
 
@@ -111,19 +113,24 @@ class PassageTerms:
 
     def __init__(self, passages: list[str]):
         self.numbers: set[str] = set()
-        self.stems: set[str] = set()
+        self.words: set[str] = set()
         for passage in passages:
             for token in _TOKEN.findall(passage):
                 if token[0].isdigit():
                     self.numbers.add(_number(token))
                 else:
                     word = token.lower()
-                    self.stems.add(_stem(word))
+                    self.words.add(word)
                     if word in NUMBER_WORDS:
                         self.numbers.add(NUMBER_WORDS[word])
 
     def holds(self, token: str) -> bool:
-        return _number(token) in self.numbers if token[0].isdigit() else _stem(token.lower()) in self.stems
+        """A number by its digits; a name as a whole word, give or take a genitive or plural
+        ending ("Googles", "Scott's"): a stem would let "Nadella" match "Nadel"."""
+        if token[0].isdigit():
+            return _number(token) in self.numbers
+        word = token.lower()
+        return any(form in self.words for form in (word, *(word + end for end in NAME_ENDINGS), *(word[: -len(end)] for end in NAME_ENDINGS if word.endswith(end))))
 
 
 def _stem(word: str) -> str:
@@ -168,7 +175,7 @@ REFUSAL = re.compile(
 
 
 def check_facts(answer_text: str, question: str, passages: PassageTerms) -> FactCheck:
-    """Check the answer's numbers and names (capitalised words after the first) against the passages.
+    """Check the answer's numbers and names (capitalised words) against the passages.
 
     >>> terms = PassageTerms(["Satya Nadella leitet eine Nachricht von CTO Kevin Scott an CFO Amy Hood weiter."])
     >>> check_facts("Microsoft hat einen CFO [2].", "Wer ist der CFO von Microsoft?", terms).verdict
@@ -184,12 +191,15 @@ def check_facts(answer_text: str, question: str, passages: PassageTerms) -> Fact
         return FactCheck([], [], [])
     asked = {_stem(w) for w in _words(question)}
     new, supported, unsupported = [], [], []
-    for position, token in enumerate(_TOKEN.findall(MARKER.sub(" ", answer_text))):
+    tokens = _TOKEN.findall(MARKER.sub(" ", answer_text.replace("'s ", " ")))
+    for position, token in enumerate(tokens):
         word = token.lower()
         if word in FILLER_WORDS or _stem(word) in asked or (len(word) < 2 and not token[0].isdigit()):
             continue
         new.append(token)
-        if token[0].isdigit() or (position > 0 and token[0].isupper()):
+        # A capital opening the answer marks a name only when the next word has one too ("Satya Nadella").
+        named = token[0].isupper() and (position > 0 or (len(tokens) > 1 and tokens[1][0].isupper()))
+        if token[0].isdigit() or named:
             (supported if passages.holds(token) else unsupported).append(token)
     return FactCheck(new, supported, unsupported)
 

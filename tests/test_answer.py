@@ -76,3 +76,10 @@ def test_a_translated_fact_without_numbers_or_names_is_accepted_when_the_answer_
 def test_numbers_match_across_separators_and_small_number_words():
     terms = PassageTerms(["Es waren 13.000 Menschen und eine Milliarde Dollar."])
     assert terms.holds("13,000") and terms.holds("13000") and terms.holds("1") and not terms.holds("130")
+
+
+def test_a_name_must_stand_whole_in_a_passage_not_as_a_stem():
+    terms = PassageTerms(["Die Nadel des Kompasses zeigt nach Norden; Googles Modelle wuchsen."])
+    assert not terms.holds("Nadella") and terms.holds("Google") and terms.holds("Googles")
+    check = check_facts("Satya Nadella is an alumnus [1].", "Which CEO is an alumnus?", terms)
+    assert check.verdict == "unsupported"
