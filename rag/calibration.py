@@ -58,9 +58,10 @@ def _design(rows: list[dict]) -> np.ndarray:
     return np.array([[Signals(r["dense"], r["lexical"], r["cross_lingual"], r["margin"]).features()[n] for n in FEATURES] for r in rows])
 
 
-def fit(rows: list[dict], fitted_on: str = "") -> AbstentionModel:
+def fit(rows: list[dict], fitted_on: str = "", threshold: float | None = None) -> AbstentionModel:
     """Logistic regression by Newton's method with an L2 penalty, on standardised features;
-    the threshold is the highest that still answers (1 - MAX_FALSE_ABSTENTION) of the positives."""
+    the threshold is `threshold`, or else the highest that still answers
+    (1 - MAX_FALSE_ABSTENTION) of the positives."""
     x = _design(rows)
     y = np.array([float(r["label"]) for r in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0)
@@ -78,10 +79,9 @@ def fit(rows: list[dict], fitted_on: str = "") -> AbstentionModel:
             break
     model = AbstentionModel(FEATURES, mean.round(6).tolist(), scale.round(6).tolist(), w[1:].round(6).tolist(), round(float(w[0]), 6), 0.5, fitted_on)
     positives = sorted(model.probability(dict(zip(FEATURES, row, strict=True))) for row, label in zip(x, y, strict=True) if label)
-    if positives:
-        threshold = positives[int(MAX_FALSE_ABSTENTION * len(positives))]
-        model = AbstentionModel(**{**asdict(model), "threshold": round(min(threshold, 0.5), 4)})
-    return model
+    if threshold is None and positives:
+        threshold = min(positives[int(MAX_FALSE_ABSTENTION * len(positives))], 0.5)
+    return AbstentionModel(**{**asdict(model), "threshold": round(threshold if threshold is not None else 0.5, 4)})
 
 
 def reliability(probabilities: list[float], labels: list[bool], bins: int = 10) -> list[tuple[float, float, float, int]]:

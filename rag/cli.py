@@ -233,6 +233,7 @@ def calibrate(
     sample: int = typer.Option(150, help="Dev questions to judge: every unanswerable one of dev.jsonl minus dev-small, and every n-th answerable one up to this many (0 = all)."),
     signals: Optional[Path] = typer.Option(None, help="Refit from a signals.jsonl of an earlier run instead of asking the model."),
     out: Optional[Path] = typer.Option(None, help="Where to write the model (default: the packaged rag/abstention_model.json)."),
+    threshold: Optional[float] = typer.Option(None, help="Abstain below this probability (default: the highest that answers 97% of the fit's answer-bearing questions)."),
     reports: Path = typer.Option(Path("eval/reports"), help="Where the signals of this run go."),
 ):
     """Fit the abstention model on the gold and dev questions (never the held-out ones)."""
@@ -273,7 +274,7 @@ def calibrate(
             del assistant
         signals.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     rows = [r for r in rows if r["margin"] is not None]
-    model = fit(rows, fitted_on=f"{signals} ({len(rows)} questions)")
+    model = fit(rows, fitted_on=f"{signals} ({len(rows)} questions)", threshold=threshold)
     model.save(out or MODEL_FILE)
     from rag.abstention import AbstentionModel, Signals
 
