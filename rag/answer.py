@@ -109,7 +109,7 @@ def _number(token: str) -> str:
 
 
 class PassageTerms:
-    """The numbers and word stems of a set of passages, for checking an answer's facts against them."""
+    """The numbers and words of a set of passages, for checking an answer's facts against them."""
 
     def __init__(self, passages: list[str]):
         self.numbers: set[str] = set()
@@ -130,7 +130,8 @@ class PassageTerms:
         if token[0].isdigit():
             return _number(token) in self.numbers
         word = token.lower()
-        return any(form in self.words for form in (word, *(word + end for end in NAME_ENDINGS), *(word[: -len(end)] for end in NAME_ENDINGS if word.endswith(end))))
+        forms = {word, *(word + end for end in NAME_ENDINGS), *(word[: -len(end)] for end in NAME_ENDINGS if word.endswith(end))}
+        return not forms.isdisjoint(self.words)
 
 
 def _stem(word: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
+from functools import partial
 
 import numpy as np
 
@@ -54,8 +55,46 @@ def signal_row(question_id: str, signals: Signals, label: bool, group: str) -> d
     return {"id": question_id, "group": group, "label": label, **asdict(signals)}
 
 
+def signals_of(row: dict) -> Signals:
+    return Signals(row["dense"], row["lexical"], row["cross_lingual"], row["margin"])
+
+
+def collect(assistant, questions: list, group: str, progress=lambda items, label: items) -> list[dict]:
+    """Judge each question (no answer written), and every NEAR_MISS_EVERY-th answerable one
+    again with the passages that hold its answer withheld: a near miss on the same topic."""
+    rows = []
+    for q in progress(questions, group):
+        judged, sources = assistant.judge(q.question)
+        rows.append(signal_row(q.id, judged, passages_state_answer(q.answerable, q.answers, [c.text for c in sources]), group))
+    for q in progress([q for q in questions if q.answerable][::NEAR_MISS_EVERY], f"{group}, answer withheld"):
+        judged, sources = assistant.judge(q.question, withhold=partial(holds_answer, q.answers))
+        rows.append(signal_row(q.id, judged, passages_state_answer(True, q.answers, [c.text for c in sources]), f"{group}:withheld"))
+    return rows
+
+
+def summary(model: AbstentionModel, rows: list[dict]) -> list[str]:
+    """The fit in lines of text: weights, reliability per bin, and what the threshold does to
+    same-language and cross-lingual questions."""
+    probabilities = [model.probability(signals_of(r).features()) for r in rows]
+    table = reliability(probabilities, [r["label"] for r in rows])
+    lines = [
+        f"{len(rows)} questions, {sum(r['label'] for r in rows)} whose passages state the answer",
+        "weights (standardised): " + ", ".join(f"{n} {w:+.3f}" for n, w in zip(model.names, model.weights, strict=True)) + f"; bias {model.bias:+.3f}; threshold {model.threshold}",
+        *(f"  p in [{low:.1f}, {low + 0.1:.1f}): predicted {predicted:.2f}, observed {observed:.2f}, n={n}" for low, predicted, observed, n in table),
+        f"expected calibration error {expected_calibration_error(table)}",
+    ]
+    for name, keep in (("all", lambda r: True), ("same language", lambda r: not r["cross_lingual"]), ("cross-lingual", lambda r: r["cross_lingual"])):
+        group = [(p, r["label"]) for p, r in zip(probabilities, rows, strict=True) if keep(r)]
+        positives = [p for p, label in group if label]
+        negatives = [p for p, label in group if not label]
+        refused = sum(p < model.threshold for p in positives) / len(positives) if positives else float("nan")
+        abstained = sum(p < model.threshold for p in negatives) / len(negatives) if negatives else float("nan")
+        lines.append(f"  {name}: answer-bearing refused {refused:.1%} of {len(positives)}, others abstained {abstained:.1%} of {len(negatives)}")
+    return lines
+
+
 def _design(rows: list[dict]) -> np.ndarray:
-    return np.array([[Signals(r["dense"], r["lexical"], r["cross_lingual"], r["margin"]).features()[n] for n in FEATURES] for r in rows])
+    return np.array([[signals_of(r).features()[n] for n in FEATURES] for r in rows])
 
 
 def fit(rows: list[dict], fitted_on: str = "", threshold: float | None = None) -> AbstentionModel:

@@ -241,19 +241,15 @@ def calibrate(
 
     from tqdm import tqdm
 
-    from rag.abstention import MODEL_FILE
-    from functools import partial
-
-    from rag.calibration import NEAR_MISS_EVERY, expected_calibration_error, fit, holds_answer, passages_state_answer, reliability, signal_row, stratified_sample
+    from rag.abstention import MODEL_FILE, AbstentionModel
+    from rag.calibration import collect, fit, stratified_sample, summary
     from rag.evaluation import GoldError, load_gold
 
     if signals:
         rows = [json.loads(line) for line in signals.read_text().splitlines() if line.strip()]
     else:
         rows = []
-        folder = reports / f"calibration-{time.strftime('%Y%m%d-%H%M%S')}"
-        folder.mkdir(parents=True, exist_ok=True)
-        signals = folder / "signals.jsonl"
+        signals = reports / f"calibration-{time.strftime('%Y%m%d-%H%M%S')}" / "signals.jsonl"
         for gold, corpus, index, excluded in CALIBRATION_SETS:
             try:
                 skip = {(q.id, q.question) for path in excluded for q in load_gold(path)}
@@ -263,37 +259,17 @@ def calibrate(
             if excluded and sample:
                 questions = stratified_sample(questions, sample)
             assistant = _assistant(_settings(corpus=corpus, index=index))
-            for q in tqdm(questions, desc=gold.name, unit="q"):
-                judged, sources = assistant.judge(q.question)
-                label = passages_state_answer(q.answerable, q.answers, [c.text for c in sources])
-                rows.append(signal_row(q.id, judged, label, gold.name))
-            # Near misses: the same question with the passages that hold its answer withheld.
-            for q in tqdm([q for q in questions if q.answerable][::NEAR_MISS_EVERY], desc=f"{gold.name}, answer withheld", unit="q"):
-                judged, sources = assistant.judge(q.question, withhold=partial(holds_answer, q.answers))
-                rows.append(signal_row(q.id, judged, passages_state_answer(True, q.answers, [c.text for c in sources]), f"{gold.name}:withheld"))
-            del assistant
+            rows += collect(assistant, questions, gold.name, lambda items, label: tqdm(items, desc=label, unit="q"))
+            del assistant  # one model in memory at a time
+        signals.parent.mkdir(parents=True, exist_ok=True)
         signals.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     rows = [r for r in rows if r["margin"] is not None]
     model = fit(rows, fitted_on=f"{signals} ({len(rows)} questions)", threshold=threshold)
     model.save(out or MODEL_FILE)
-    from rag.abstention import AbstentionModel, Signals
-
-    probabilities = [model.probability(Signals(r["dense"], r["lexical"], r["cross_lingual"], r["margin"]).features()) for r in rows]
-    table = reliability(probabilities, [r["label"] for r in rows])
-    typer.echo(f"{len(rows)} questions, {sum(r['label'] for r in rows)} whose passages state the answer; signals in {signals}")
-    typer.echo("weights (standardised): " + ", ".join(f"{n} {w:+.3f}" for n, w in zip(model.names, model.weights)) + f"; bias {model.bias:+.3f}; threshold {model.threshold}")
-    for low, predicted, observed, n in table:
-        typer.echo(f"  p in [{low:.1f}, {low + 0.1:.1f}): predicted {predicted:.2f}, observed {observed:.2f}, n={n}")
-    typer.echo(f"expected calibration error {expected_calibration_error(table)}")
-    for name, keep in (("all", lambda r: True), ("same language", lambda r: not r["cross_lingual"]), ("cross-lingual", lambda r: r["cross_lingual"])):
-        group = [(p, r["label"]) for p, r in zip(probabilities, rows) if keep(r)]
-        positives = [p for p, label in group if label]
-        negatives = [p for p, label in group if not label]
-        refused = sum(p < model.threshold for p in positives) / len(positives) if positives else float("nan")
-        abstained = sum(p < model.threshold for p in negatives) / len(negatives) if negatives else float("nan")
-        typer.echo(f"  {name}: answer-bearing refused {refused:.1%} of {len(positives)}, others abstained {abstained:.1%} of {len(negatives)}")
-    typer.echo(f"model written to {out or MODEL_FILE}")
     AbstentionModel.load(out or MODEL_FILE)  # it must load as the assistant will
+    for line in summary(model, rows):
+        typer.echo(line)
+    typer.echo(f"signals in {signals}; model written to {out or MODEL_FILE}")
 
 
 @app.command()

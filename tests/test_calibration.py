@@ -1,8 +1,8 @@
 import json
 import random
 
-from rag.abstention import AbstentionModel, Signals
-from rag.calibration import expected_calibration_error, fit, passages_state_answer, reliability
+from rag.abstention import AbstentionModel
+from rag.calibration import expected_calibration_error, fit, passages_state_answer, reliability, signals_of
 from tests.test_cli import rag
 
 
@@ -19,7 +19,7 @@ def synthetic_rows(n: int = 400, seed: int = 7) -> list[dict]:
 
 
 def probabilities(model: AbstentionModel, rows: list[dict]) -> list[float]:
-    return [model.probability(Signals(r["dense"], r["lexical"], r["cross_lingual"], r["margin"]).features()) for r in rows]
+    return [model.probability(signals_of(r).features()) for r in rows]
 
 
 def test_the_fit_learns_that_a_surer_yes_means_an_answer_and_is_calibrated():
@@ -52,3 +52,30 @@ def test_rag_calibrate_refits_from_saved_signals(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "expected calibration error" in result.stdout and "cross-lingual" in result.stdout
     assert AbstentionModel.load(out).weights[0] > 1.0
+
+
+class FakeAssistant:
+    """Judges over two fixed passages, leaving out the ones `withhold` marks."""
+
+    passages = ["Kevin Scott ist CTO.", "Amy Hood ist CFO."]
+
+    def judge(self, question, withhold=None):
+        from types import SimpleNamespace
+
+        from rag.abstention import Signals
+
+        kept = [SimpleNamespace(text=t) for t in self.passages if not (withhold and withhold(t))]
+        return Signals(0.5, 1.0, False, 2.0 if len(kept) == 2 else 0.5), kept
+
+
+def test_collect_adds_a_near_miss_with_the_answer_withheld():
+    from rag.calibration import NEAR_MISS_EVERY, collect
+    from rag.evaluation import GoldQuestion
+
+    questions = [GoldQuestion(f"q{i}", "de", "Wer ist CFO?", [r"Amy Hood"], ["a.txt"], True) for i in range(NEAR_MISS_EVERY + 1)]
+    questions.append(GoldQuestion("u", "de", "Wer ist CEO?", [], [], False))
+    rows = collect(FakeAssistant(), questions, "fake")
+    plain = [r for r in rows if r["group"] == "fake"]
+    withheld = [r for r in rows if r["group"] == "fake:withheld"]
+    assert [r["label"] for r in plain] == [True] * (NEAR_MISS_EVERY + 1) + [False]
+    assert len(withheld) == 2 and not any(r["label"] for r in withheld) and all(r["margin"] == 0.5 for r in withheld)
