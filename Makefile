@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test models index bench eval eval-dev calibrate clean
+.PHONY: run test models index bench eval eval-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,10 +42,6 @@ eval: index
 DEV ?= eval/xquad-dev/dev-small.jsonl
 eval-dev: models
 	$(BIN)/rag eval --gold $(DEV) --corpus eval/xquad-dev/corpus --index index-xquad
-
-# Refit the abstention model (rag/abstention_model.json) on the dev and gold questions.
-calibrate: models
-	$(BIN)/rag calibrate
 
 clean:
 	rm -rf index index-xquad $(VENV)

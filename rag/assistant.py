@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from rag import models
-from rag.abstention import MODEL_FILE, AbstentionModel, Signals, abstention_message
-from rag.answer import Answer, Citation, FactGuard, MarkerFilter, PassageTerms, best_supporting, clean_markers
+from rag.abstention import abstention_message, model_says_not_found, too_far
+from rag.answer import Answer, Citation, MarkerFilter, RestatementGuard, best_supporting, clean_markers
 from rag.corpus import ArticleError, decode, upload_name
 from rag.embedding import Embedder
 from rag.followup import standalone_query
@@ -25,9 +25,6 @@ from rag.store import IndexProblem, IndexReport, PassageStore
 # What Assistant() raises with a message meant for the person starting it: a missing or
 # changed model, an unreachable model server, a missing corpus, an unusable index.
 STARTUP_ERRORS = (models.ModelError, FileNotFoundError, IndexProblem)
-
-# Passages retrieved beyond top-k to take the place of withheld ones.
-WITHHELD_REPLACEMENTS = 10
 
 
 class QuestionError(ValueError):
@@ -46,20 +43,6 @@ class Sources:
 @dataclass(frozen=True)
 class Delta:
     text: str
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A question made ready for the model: its passages, signals and prompts."""
-
-    question: str
-    language: str
-    note: str  # said before the answer when it is not in the question's language
-    sources: list[Citation]
-    signals: Signals
-    retrieve_ms: float
-    prompt: list[dict]  # question before and after the passages: judged, then answered
-    second_prompt: list[dict]  # question after the passages only: the second reading
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -92,7 +75,6 @@ class Assistant:
         self.embedder = Embedder(models.embedder_source(self.settings), self.settings.threads)
         self.store = PassageStore(Path(self.settings.index).expanduser(), self.embedder.identity, self.settings.chunk_chars, self.settings.chroma_url)
         self.retriever = Retriever(self.store, self.embedder, self.settings.bm25_weight)
-        self.abstention = AbstentionModel.load(Path(self.settings.abstention_model).expanduser() if self.settings.abstention_model else MODEL_FILE)
         self._generator = None
         self._index_lock = threading.Lock()
         self.show_progress = show_progress
@@ -161,113 +143,80 @@ class Assistant:
                 return event
         raise RuntimeError("the stream ended without an answer")
 
-    def _prepare(self, question: str, history: list[dict] | None, withhold: Callable[[str], bool] | None = None) -> Prepared:
-        """Clean the question, retrieve its passages and gather the signals abstention reads.
-        Passages for which `withhold` is true are left out (for making near-miss questions)."""
-        started = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
-        asked_in = detect_language(question)
-        language = answer_language(asked_in)
-        query, earlier = standalone_query(question, history)
-        hits = self.retriever.search(query, self.settings.top_k + (WITHHELD_REPLACEMENTS if withhold else 0))
-        if withhold:
-            hits = [h for h in hits if not withhold(h.passage.text)][: self.settings.top_k]
-        retrieve_ms = round((time.perf_counter() - started) * 1000, 1)
-        chosen = select_passages(hits, self.generator.count_tokens, self.settings.passage_token_budget)
-        sources = [
-            Citation(i, h.passage.source, h.passage.title, h.passage.text, h.passage.start, h.passage.end, round(h.score, 4))
-            for i, h in enumerate(chosen, start=1)
-        ]
-        signals = Signals(
-            dense=max((h.dense for h in chosen), default=0.0),
-            lexical=max((h.lexical for h in chosen), default=0.0),
-            cross_lingual=bool(chosen) and chosen[0].passage.language != asked_in,
-        )
-        note = OTHER_LANGUAGE_NOTE if language != asked_in else ""
-        passages = [PromptPassage(c.marker, c.title, c.text) for c in sources]
-        prompt = messages(passages, question, language, earlier, question_first=True)
-        second = messages(passages, question, language, earlier)
-        return Prepared(question, language, note, sources, signals, retrieve_ms, prompt, second)
-
-    def judge(self, question: str, withhold: Callable[[str], bool] | None = None) -> tuple[Signals, list[Citation]]:
-        """The signals abstention decides on, the model's margin included, and the passages they
-        are about, without writing an answer (for fitting the abstention model)."""
-        prepared = self._prepare(question, None, withhold)
-        if not prepared.sources:
-            return prepared.signals, []
-        reply = self.generator.start(prepared.prompt, self.settings.max_answer_tokens)
-        reply.close()
-        return replace(prepared.signals, margin=reply.judgement.yes_no_margin), prepared.sources
-
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Sources | Delta | Answer]:
         """Yield Sources first, then Delta text pieces, then the final Answer."""
         started = time.perf_counter()
         elapsed = lambda: round((time.perf_counter() - started) * 1000, 1)  # noqa: E731
+        question = clean_question(question, self.settings.max_question_chars)
+        asked_in = detect_language(question)
+        language = answer_language(asked_in)
+        note = OTHER_LANGUAGE_NOTE if language != asked_in else ""
+        query, earlier = standalone_query(question, history)
+        hits = self.retriever.search(query, self.settings.top_k)
+        retrieve_ms = elapsed()
         generator = self.generator
-        prepared = self._prepare(question, history)
-        question, language, note, sources, signals = prepared.question, prepared.language, prepared.note, prepared.sources, prepared.signals
-        yield Sources(sources, language, prepared.retrieve_ms)
-        timings: dict = {"retrieve_ms": prepared.retrieve_ms, "sources_ms": elapsed()}
-        trace: dict = {}
+        chosen = select_passages(hits, generator.count_tokens, self.settings.passage_token_budget)
+        sources = [
+            Citation(i, h.passage.source, h.passage.title, h.passage.text, h.passage.start, h.passage.end, round(h.score, 4))
+            for i, h in enumerate(chosen, start=1)
+        ]
+        yield Sources(sources, language, retrieve_ms)
+        timings = {"retrieve_ms": retrieve_ms, "sources_ms": elapsed()}
 
         def abstain(reason: str) -> Iterator[Delta | Answer]:
             text = note + abstention_message(language)
             yield Delta(text)
             timings.setdefault("prompt_tokens", 0)
-            timings.update(first_token_ms=elapsed(), total_ms=elapsed(), completion_tokens=0)
-            trace["abstain_reason"] = reason
-            yield Answer(text, True, language, [], timings, sources, trace)
+            timings.update(first_token_ms=elapsed(), total_ms=elapsed(), abstain_reason=reason, completion_tokens=0)
+            yield Answer(text, True, language, [], timings, sources)
 
-        if not sources or self.abstention.hopeless(signals):
+        if too_far(max((h.dense for h in hits), default=None), self.settings.min_dense_score):
             yield from abstain("retrieval")
             return
-        reply = generator.start(prepared.prompt, self.settings.max_answer_tokens)
+        passages = [PromptPassage(c.marker, c.title, c.text) for c in sources]
+        # The judgement reads only the best passages: the small model judges one passage far
+        # better than five near-misses, and it is quick. The answer reads them all.
+        judged = passages[: self.settings.judge_passages]
+        reply = generator.start(
+            messages(passages, question, language, earlier, question_first=True),
+            self.settings.max_answer_tokens,
+            judge_messages=messages(judged, question, language, earlier),
+        )
         judgement = reply.judgement
-        signals = replace(signals, margin=judgement.yes_no_margin)
-        answers, p_answerable = self.abstention.answers(signals)
-        trace.update(p_answerable=round(p_answerable, 4), yes_no_margin=round(judgement.yes_no_margin, 3), signals={k: round(v, 4) for k, v in signals.features().items()})
         timings.update(
+            yes_no_margin=round(judgement.yes_no_margin, 3),
             prompt_tokens=judgement.prompt_tokens,
             prompt_tokens_reused=judgement.reused_tokens,
             prompt_tokens_read=judgement.read_tokens,
             prompt_ms=round(judgement.ms, 1),
         )
-        if not answers:
+        if model_says_not_found(judgement.yes_no_margin, self.settings.min_yes_margin):
             reply.close()
             yield from abstain("model")
             return
 
-        # An answer must state a fact (a number or name) that the passages hold. One that does
-        # not is held back and read again, from the prompt with the question after the passages
-        # only; if that reading fails too, the assistant abstains rather than show it.
-        facts = PassageTerms([c.text for c in sources])
-        second_reading = partial(generator.answer, prepared.second_prompt, self.settings.max_answer_tokens)
-        completion_tokens, rejected = 0, []
-        for start_answer in (reply.answer, second_reading):
+        if note:
+            yield Delta(note)
+        # An answer that only restates the question is read again, from the prompt with the
+        # question after the passages only: a second reading by the small model often finds it.
+        second_reading = partial(generator.answer, messages(passages, question, language, earlier), self.settings.max_answer_tokens)
+        completion_tokens = 0
+        for reading, start_answer in enumerate((reply.answer, second_reading), start=1):
             generation = start_answer()
-            markers, guard, raw = MarkerFilter(len(sources)), FactGuard(question, facts), []
+            markers, guard, raw = MarkerFilter(len(sources)), RestatementGuard(question if reading == 1 else ""), []
             for piece in generation:
                 raw.append(piece)
                 if shown := guard.feed(markers.feed(piece)):
-                    if "first_token_ms" not in timings:
-                        timings["first_token_ms"] = elapsed()
-                        shown = note + shown
+                    timings.setdefault("first_token_ms", elapsed())
                     yield Delta(shown)
             completion_tokens += generation.stats.completion_tokens
-            held, check = guard.finish(markers.flush())
-            if check.acceptable or guard.streamed:
+            held = guard.feed(markers.flush()) + guard.finish()
+            if not guard.restated or reading == 2:
+                if held:
+                    timings.setdefault("first_token_ms", elapsed())
+                    yield Delta(held)
                 break
-            rejected.append({"text": "".join(raw), "verdict": check.verdict})
-        trace.update(answer_check=check.verdict + ("_shown" if guard.streamed and not check.acceptable else ""), rejected_readings=rejected)
-        timings["completion_tokens"] = completion_tokens
-        if not check.acceptable and not guard.streamed:
-            yield from abstain(f"answer_{check.verdict}")
-            return
-        if held:
-            if "first_token_ms" not in timings:
-                timings["first_token_ms"] = elapsed()
-                held = note + held
-            yield Delta(held)
+            timings["restated_question"] = "".join(raw)
         text, cited = clean_markers("".join(raw), len(sources))
         if not cited and text and (supporting := best_supporting(text, [c.text for c in sources])):
             # The small model often forgets its markers: cite the passage that holds the answer's terms.
@@ -275,9 +224,11 @@ class Assistant:
             text = f"{text} [{supporting}]"
             yield Delta(f" [{supporting}]")
         stats = generation.stats
+        timings.setdefault("first_token_ms", elapsed())
         timings.update(
             total_ms=elapsed(),
+            completion_tokens=completion_tokens,
             tokens_per_s=round(stats.completion_tokens / ((stats.total_ms - (stats.first_token_ms or 0)) / 1000), 1) if stats.completion_tokens > 1 else None,
         )
         by_marker = {c.marker: c for c in sources}
-        yield Answer(note + text, False, language, [by_marker[n] for n in cited], timings, sources, trace)
+        yield Answer(note + text, False, language, [by_marker[n] for n in cited], timings, sources)

@@ -220,58 +220,6 @@ def eval_command(
             raise typer.Exit(1)
 
 
-# The questions the abstention model is fitted on: the gold set on the seed articles, and the
-# XQuAD dev questions that are not in dev-small (which stays a measure the fit never saw).
-CALIBRATION_SETS = (
-    (Path("eval/gold.jsonl"), Path("seeds"), Path("index"), ()),
-    (Path("eval/xquad-dev/dev.jsonl"), Path("eval/xquad-dev/corpus"), Path("index-xquad"), (Path("eval/xquad-dev/dev-small.jsonl"),)),
-)
-
-
-@app.command()
-def calibrate(
-    sample: int = typer.Option(150, help="Dev questions to judge: every unanswerable one of dev.jsonl minus dev-small, and every n-th answerable one up to this many (0 = all)."),
-    signals: Optional[Path] = typer.Option(None, help="Refit from a signals.jsonl of an earlier run instead of asking the model."),
-    out: Optional[Path] = typer.Option(None, help="Where to write the model (default: the packaged rag/abstention_model.json)."),
-    threshold: Optional[float] = typer.Option(None, help="Abstain below this probability (default: the highest that answers 97% of the fit's answer-bearing questions)."),
-    reports: Path = typer.Option(Path("eval/reports"), help="Where the signals of this run go."),
-):
-    """Fit the abstention model on the gold and dev questions (never the held-out ones)."""
-    import time
-
-    from tqdm import tqdm
-
-    from rag.abstention import MODEL_FILE, AbstentionModel
-    from rag.calibration import collect, fit, stratified_sample, summary
-    from rag.evaluation import GoldError, load_gold
-
-    if signals:
-        rows = [json.loads(line) for line in signals.read_text().splitlines() if line.strip()]
-    else:
-        rows = []
-        signals = reports / f"calibration-{time.strftime('%Y%m%d-%H%M%S')}" / "signals.jsonl"
-        for gold, corpus, index, excluded in CALIBRATION_SETS:
-            try:
-                skip = {(q.id, q.question) for path in excluded for q in load_gold(path)}
-                questions = [q for q in load_gold(gold) if (q.id, q.question) not in skip]
-            except GoldError as exc:
-                fail(str(exc))
-            if excluded and sample:
-                questions = stratified_sample(questions, sample)
-            assistant = _assistant(_settings(corpus=corpus, index=index))
-            rows += collect(assistant, questions, gold.name, lambda items, label: tqdm(items, desc=label, unit="q"))
-            del assistant  # one model in memory at a time
-        signals.parent.mkdir(parents=True, exist_ok=True)
-        signals.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    rows = [r for r in rows if r["margin"] is not None]
-    model = fit(rows, fitted_on=f"{signals} ({len(rows)} questions)", threshold=threshold)
-    model.save(out or MODEL_FILE)
-    AbstentionModel.load(out or MODEL_FILE)  # it must load as the assistant will
-    for line in summary(model, rows):
-        typer.echo(line)
-    typer.echo(f"signals in {signals}; model written to {out or MODEL_FILE}")
-
-
 @app.command()
 def serve(api: bool = typer.Option(False, "--api", help="Serve the OpenAI-compatible API instead of the web chat.")):
     """Serve the web chat (RAG_HOST, RAG_PORT) or, with --api, the OpenAI-compatible API (RAG_API_PORT, RAG_API_KEY)."""

@@ -8,7 +8,6 @@ import tomllib
 from dataclasses import asdict
 from pathlib import Path
 
-from rag.calibration import expected_calibration_error, reliability
 from rag.evaluation import Outcome, answer_kind, breakdown
 
 HEADLINE = [
@@ -31,14 +30,12 @@ HEADLINE = [
     ("prompt_tokens_reused_p50", "of which reused from cache p50"),
     ("completion_tokens_p50", "completion tokens p50"),
     ("tokens_per_s_p50", "generation tokens/s p50"),
-    ("answers_read_again", "answers read again (answer check)"),
-    ("abstained_by_answer_check", "abstained by the answer check"),
 ]
 
 
 def _is_share(key: str) -> bool:
     """Shares print as percentages; latencies, token counts and rates as plain numbers."""
-    return "_ms_" not in key and not key.endswith("_p50")
+    return "_ms_" not in key and "tokens" not in key
 
 
 def _fmt(value, share: bool = True) -> str:
@@ -88,23 +85,6 @@ def _plots(folder: Path, by_language: dict, by_category: dict, outcomes: list[Ou
         fig.savefig(folder / name, dpi=100)
         plt.close(fig)
         written.append(name)
-    probabilities, labels = _judged(outcomes)
-    if probabilities:
-        table = reliability(probabilities, labels)
-        fig, ax = plt.subplots(figsize=(4.5, 4.5))
-        ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1)
-        ax.plot([t[1] for t in table], [t[2] for t in table], marker="o", color="#3b6ea5")
-        for _, predicted, observed, n in table:
-            ax.annotate(str(n), (predicted, observed), textcoords="offset points", xytext=(4, -10), fontsize=8)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        ax.set_xlabel("predicted probability that the passages answer")
-        ax.set_ylabel("observed rate")
-        ax.set_title("abstention model reliability")
-        fig.tight_layout()
-        fig.savefig(folder / "reliability.png", dpi=100)
-        plt.close(fig)
-        written.append("reliability.png")
     fig, ax = plt.subplots(figsize=(6, 3.2))
     series = {key: [o.timings.get(key) / 1000 for o in outcomes if o.timings.get(key) is not None] for key in ("sources_ms", "first_token_ms", "total_ms")}
     ax.boxplot(list(series.values()), tick_labels=["sources", "first token", "total"])
@@ -114,25 +94,6 @@ def _plots(folder: Path, by_language: dict, by_category: dict, outcomes: list[Ou
     fig.savefig(folder / "latency.png", dpi=100)
     plt.close(fig)
     return written + ["latency.png"]
-
-
-def _judged(outcomes: list[Outcome]) -> tuple[list[float], list[bool]]:
-    """The probabilities of the questions the model judged, and whether their passages answer."""
-    judged = [o for o in outcomes if (o.trace or {}).get("p_answerable") is not None]
-    return [o.trace["p_answerable"] for o in judged], [o.passages_answer for o in judged]
-
-
-def reliability_table(outcomes: list[Outcome]) -> str:
-    probabilities, labels = _judged(outcomes)
-    if not probabilities:
-        return "No question reached the model's judgement."
-    table = reliability(probabilities, labels)
-    lines = ["| predicted p | mean predicted | observed | questions |", "|---|---:|---:|---:|"]
-    lines += [f"| {low:.1f}–{low + 0.1:.1f} | {predicted:.2f} | {observed:.2f} | {n} |" for low, predicted, observed, n in table]
-    skipped = len(outcomes) - len(probabilities)
-    lines.append(f"\nExpected calibration error {expected_calibration_error(table)} over the {len(probabilities)} questions the model judged "
-                 f"({skipped} abstained on retrieval alone, before the model read).")
-    return "\n".join(lines)
 
 
 def write_report(folder: Path, settings: dict, summary: dict, by_language: dict, by_category: dict, outcomes: list[Outcome]) -> Path:
@@ -157,8 +118,6 @@ def write_report(folder: Path, settings: dict, summary: dict, by_language: dict,
         summary_table(summary, by_category) + "\n",
         "## By kind of answer\n",
         summary_table(summary, report["by_answer_kind"]) + "\n",
-        "## Abstention model reliability\n",
-        reliability_table(outcomes) + "\n",
         "## Plots\n",
         "\n".join(f"![{p}]({p})" for p in plots) + "\n",
         f"## Failed questions ({len(failed)})\n",

@@ -113,8 +113,6 @@ class Outcome:
     timings: dict
     grounded: float | None = None
     retrieved_passages: list[str] | None = None
-    trace: dict | None = None  # the answer's trace: p_answerable, answer_check, abstain_reason
-    passages_answer: bool = False  # an accepted answer stands in a passage given to the model
 
     @property
     def correct(self) -> bool:
@@ -173,8 +171,6 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "prompt_tokens_reused_p50": _percentile([o.timings.get("prompt_tokens_reused") for o in answered], 50),
         "completion_tokens_p50": _percentile([o.timings.get("completion_tokens") or None for o in answered], 50),
         "tokens_per_s_p50": _percentile([o.timings.get("tokens_per_s") for o in answered], 50),
-        "answers_read_again": _mean(bool((o.trace or {}).get("rejected_readings")) for o in outcomes if (o.trace or {}).get("answer_check")),
-        "abstained_by_answer_check": _mean(str((o.trace or {}).get("abstain_reason", "")).startswith("answer_") for o in outcomes if (o.trace or {}).get("answer_check")),
     }
 
 
@@ -199,8 +195,6 @@ def breakdown(outcomes: list[Outcome], key) -> dict[str, dict]:
 
 
 def run_question(assistant, gold: GoldQuestion) -> Outcome:
-    from rag.calibration import passages_state_answer
-
     answer = assistant.ask(gold.question)
     retrieved = assistant.retriever.search(gold.question, 5)
     return Outcome(
@@ -213,6 +207,4 @@ def run_question(assistant, gold: GoldQuestion) -> Outcome:
         timings=answer.timings,
         grounded=None if answer.abstained else groundedness(answer.text, [c.text for c in answer.citations], gold.question),
         retrieved_passages=[f"{hit.passage.source} ({hit.score:.2f}): {hit.passage.text}" for hit in retrieved],
-        trace=answer.trace,
-        passages_answer=passages_state_answer(gold.answerable, gold.answers, [c.text for c in answer.sources]),
     )

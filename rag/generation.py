@@ -123,13 +123,13 @@ class LlamaGenerator:
         with self.lock:
             self._evaluate(self._tokens(fixed_prefix(self.render)))
 
-    def start(self, messages: list[dict], max_tokens: int) -> Reply:
-        """Judge the prompt up to "Found:", then, if asked, answer it: the answer's prompt extends
-        the judged one by " yes", so llama.cpp goes on from the KV cache and every prompt token
-        is read once."""
-        judge_tokens = self._tokens(self.render(messages) + JUDGEMENT_PREFILL)
+    def start(self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None) -> Reply:
+        """Judge first (the prompt of `judge_messages`, default `messages`, up to "Found:"), then,
+        if asked, answer `messages`, reusing from the KV cache what the two prompts share."""
         answer_tokens = self._tokens(self.render(messages) + ANSWER_PREFILL)
+        judge_tokens = self._tokens(self.render(judge_messages or messages) + JUDGEMENT_PREFILL)
         judgement = self.judge(judge_tokens)
+        # llama.cpp goes on from the judgement's tokens as far as the answer's prompt matches them.
         read = len(judge_tokens) - judgement.reused_tokens + len(answer_tokens) - _common_prefix(answer_tokens, judge_tokens)
         judgement = replace(judgement, prompt_tokens=len(answer_tokens), read_tokens=read)
         return Reply(judgement, lambda: self.stream(answer_tokens, max_tokens))

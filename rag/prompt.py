@@ -101,10 +101,12 @@ EXAMPLES = [
 def messages(passages: list[PromptPassage], question: str, language: str, earlier_question: str | None = None, question_first: bool = False) -> list[dict]:
     """The chat: instructions, worked examples, then the question over `passages`.
 
-    With `question_first` the question comes before the passages too, so the small model
-    reads them knowing what it looks for; the judgement and the answer read this one prompt.
-    The second reading of a rejected answer asks with the question after the passages only.
-    The examples keep one format so that every prompt shares the fixed prefix in the KV cache."""
+    The answer's prompt asks with `question_first`: read with the question in mind, the small
+    model misread fewer passages (gold accuracy 81.8% -> 87.9%: 4 answers fixed, 3 of which
+    had taken a neighbouring name or figure; 2 broken). The yes/no judgement keeps
+    the question after the passage: asked first, answerable and unanswerable questions' margins
+    overlapped (unanswerable abstained 66.7% instead of 88.9%). The examples keep one format
+    so that both prompts share the fixed prefix in the KV cache."""
     turns = [{"role": "system", "content": SYSTEM}]
     for example_passages, example_question, example_language, reply in EXAMPLES:
         turns += [{"role": "user", "content": user_message(example_passages, example_question, example_language)}, {"role": "assistant", "content": reply}]

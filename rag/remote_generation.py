@@ -24,6 +24,7 @@ from rag.prompt import messages as prompt_messages
 CONNECT_ATTEMPTS = 3  # retried on connection errors only, with a growing pause
 TOP_LOGPROBS = 10
 CHARS_PER_TOKEN = 3.75
+JUDGEMENT_TOKENS = 4  # "Found", ":", " yes" and one to spare
 FORMAT_NOT_FOLLOWED = 10.0  # margin used when the reply does not start with "Found:": it answered
 
 
@@ -117,15 +118,22 @@ class RemoteGenerator:
                 break
         return response, choices, margin, first
 
-    def start(self, messages: list[dict], max_tokens: int) -> Reply:
-        """One request: the judgement is read from the reply's first tokens, and the answer is
-        the rest of the same stream (dropped when the assistant abstains)."""
+    def start(self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None) -> Reply:
+        """One request when the judgement and the answer read the same passages; otherwise a
+        request of a few tokens for the judgement, and the answer's own request if it is wanted
+        (a server with a prompt cache reuses what the two prompts share)."""
         started = time.perf_counter()
-        response, choices, margin, first = self._read_judgement(messages, max_tokens)
+        separate = judge_messages is not None and judge_messages != messages
+        response, choices, margin, first = self._read_judgement(judge_messages if separate else messages, JUDGEMENT_TOKENS if separate else max_tokens)
+        if separate:
+            response.close()
         prompt_tokens = self._count_messages(messages)
-        judgement = Judgement(margin, prompt_tokens, 0, (time.perf_counter() - started) * 1000, prompt_tokens)
+        read = prompt_tokens + (self._count_messages(judge_messages) if separate else 0)  # assuming a server without a prompt cache
+        judgement = Judgement(margin, prompt_tokens, 0, (time.perf_counter() - started) * 1000, read)
 
         def answer() -> Generation:
+            if separate:
+                return self.answer(messages, max_tokens)
             generation = Generation(iter(()))
             generation.deltas = self._rest(first, choices, response, generation.stats)
             return generation

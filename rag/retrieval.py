@@ -47,11 +47,10 @@ class Retriever:
         candidates = max(4 * k, 20)
         vector = self.embedder.encode_query(query)
         dense = self.store.dense_search(vector, candidates) if self.bm25_weight < 1 else {}
-        # BM25 scores are read even when they take no part in ranking: abstention uses them.
-        lexical = self.store.lexical().search(query, candidates)
+        lexical = self.store.lexical().search(query, candidates) if self.bm25_weight > 0 else {}
         # Passages that only BM25 found get their exact cosine too: the approximate (HNSW)
         # dense search may miss them, and abstention reads the dense similarity.
-        exact = self.store.similarity(vector, [pid for pid in lexical if pid not in dense]) if self.bm25_weight > 0 else {}
+        exact = self.store.similarity(vector, [pid for pid in lexical if pid not in dense])
         passages = self.store.passages()
         return [
             Hit(passages[pid], score, dense.get(pid, exact.get(pid, 0.0)), lexical.get(pid, 0.0))

@@ -71,7 +71,7 @@ def test_the_same_question_gets_the_same_answer_whatever_was_asked_before(assist
     first = assistant.ask(question)
     assistant.ask("Combien d'employés d'OpenAI ont signé la lettre au conseil ?")  # the same passages first
     again = assistant.ask(question)
-    assert again.trace["p_answerable"] == first.trace["p_answerable"]
+    assert again.timings["yes_no_margin"] == first.timings["yes_no_margin"]
     assert again.text == first.text
 
 
@@ -87,10 +87,12 @@ def test_stream_gives_sources_then_text_then_the_answer(assistant):
     assert answer.timings["retrieve_ms"] <= answer.timings["first_token_ms"] <= answer.timings["total_ms"]
 
 
-def test_every_answer_is_checked_against_its_passages(assistant):
-    answer = assistant.ask("Who is the CFO of Microsoft mentioned in the emails?")
-    assert answer.trace["answer_check"] == "supported"  # "Amy Hood" stands in the cited passage
-    assert 0.0 <= answer.trace["p_answerable"] <= 1.0 and set(answer.trace["signals"]) >= {"margin", "dense", "lexical", "cross_lingual"}
+def test_an_answer_that_only_restates_the_question_is_read_again_and_never_shown(assistant):
+    # The first reading answers "Kevin Scott a transmis le message de Kevin Scott à Amy Hood [1]."
+    events = list(assistant.stream("Qui a transmis le message de Kevin Scott à Amy Hood ?"))
+    answer = events[-1]
+    assert "Kevin Scott a transmis" in answer.timings["restated_question"]
+    assert "Nadella" in answer.text and "".join(e.text for e in events[1:-1]).strip() == answer.text
 
 
 def test_a_follow_up_uses_the_conversation(assistant):
