@@ -180,6 +180,10 @@ def answer_kind(gold: GoldQuestion) -> str:
 
     >>> answer_kind(GoldQuestion("x", "en", "How many?", [r"550"], ["a.txt"], True))
     'number'
+    >>> answer_kind(GoldQuestion("y", "en", "Who?", [r"Amy Hood"], ["a.txt"], True))
+    'name or phrase'
+    >>> answer_kind(GoldQuestion("z", "en", "Who is CEO of Apple?", [], [], False))
+    'unanswerable'
     """
     if not gold.answerable:
         return "unanswerable"

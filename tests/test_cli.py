@@ -24,3 +24,11 @@ def test_missing_models_exit_2_naming_the_fix(tmp_path):
     result = rag("ask", "Wer ist der CTO von Microsoft?", env={"RAG_MODEL_CACHE": str(tmp_path)})
     assert result.returncode == 2
     assert "rag models" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_reads_every_gold_file_and_names_a_missing_one(tmp_path):
+    # All gold files are read before any model loads: a missing first file is refused at once
+    # (an option that kept only the last value would go on to evaluate eval/gold.jsonl).
+    result = rag("eval", "--gold", str(tmp_path / "missing.jsonl"), "--gold", "eval/gold.jsonl")
+    assert result.returncode == 2
+    assert "missing.jsonl" in result.stderr and "Traceback" not in result.stderr
