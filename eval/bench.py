@@ -1,5 +1,6 @@
 """Benchmark on this machine: index build, retrieval, time to sources / first token / total,
-prompt tokens (new vs reused), generation rate, and in the same run the raw llama.cpp
+prompt tokens (read, reused, and necessary: the passages, the question once and the
+template), generation rate, and in the same run the raw llama.cpp
 prompt-processing and generation rates of the same model, so that every figure is also a
 ratio to what the hardware does.
 
@@ -75,6 +76,7 @@ def main() -> None:
             retrieval_ms.append((time.perf_counter() - t) * 1000)
 
         sources_ms, first_ms, total_ms, abstain_ms, read_tokens, reused_tokens, rates, prompt_rates = [], [], [], [], [], [], [], []
+        necessary_tokens: list[int] = []
         for q in questions:
             t = time.perf_counter()
             for event in assistant.stream(q.question):
@@ -91,6 +93,7 @@ def main() -> None:
             read = timings["prompt_tokens_read"]
             read_tokens.append(read)
             reused_tokens.append(timings["prompt_tokens_reused"])
+            necessary_tokens.append(timings["prompt_tokens_necessary"])
             # From sources to first token the CPU reads the prompt tokens not in the cache (the
             # judgement's, then the answer's) and writes one token.
             prompt_rates.append(read / ((timings["first_token_ms"] - timings["sources_ms"]) / 1000))
@@ -109,6 +112,10 @@ def main() -> None:
             f"{reason}: {pct(times, 50):.0f} / {pct(times, 95):.0f} ms (n={len(times)})"
             for reason, times in sorted(_by_reason(abstain_ms).items())) or "none"),
         ("prompt tokens p50: read / cached", f"{pct(read_tokens, 50):.0f} / {pct(reused_tokens, 50):.0f}"),
+        ("prompt tokens p50: necessary", f"{pct(necessary_tokens, 50):.0f} (passages, question once, template); "
+         f"read / necessary p50 {pct([r / n for r, n in zip(read_tokens, necessary_tokens)], 50):.2f}"),
+        ("first token p50 x raw prompt rate", f"{pct(first_ms, 50) / 1000 * raw_pp:.0f} tokens the hardware could read meanwhile; "
+         f"{pct(first_ms, 50) / 1000 / (pct(necessary_tokens, 50) / raw_pp):.2f} x the necessary tokens' reading time"),
         ("prompt processing p50", f"{pct(prompt_rates, 50):.0f} tokens/s = {pct(prompt_rates, 50) / raw_pp:.0%} of raw llama.cpp"),
         ("generation p50", f"{pct(rates, 50):.1f} tokens/s = {pct(rates, 50) / raw_tg:.0%} of raw llama.cpp"),
         ("raw llama.cpp", f"prompt {raw_pp:.0f} tokens/s, generation {raw_tg:.1f} tokens/s (threads={settings.threads})"),

@@ -17,7 +17,7 @@ from rag.corpus import ArticleError, decode, upload_name
 from rag.embedding import Embedder
 from rag.followup import standalone_query
 from rag.language import OTHER_LANGUAGE_NOTE, answer_language, detect_language
-from rag.prompt import PromptPassage, messages, select_passages
+from rag.prompt import PromptPassage, messages, question_ahead, select_passages
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.store import IndexProblem, IndexReport, PassageStore
@@ -188,6 +188,8 @@ class Assistant:
             prompt_tokens=judgement.prompt_tokens,
             prompt_tokens_reused=judgement.reused_tokens,
             prompt_tokens_read=judgement.read_tokens,
+            # The passages, the question once and the template: all but the question asked ahead.
+            prompt_tokens_necessary=judgement.prompt_tokens - judgement.reused_tokens - generator.count_tokens(question_ahead(question)),
             prompt_ms=round(judgement.ms, 1),
         )
         if model_says_not_found(judgement.yes_no_margin, self.settings.min_yes_margin):

@@ -72,12 +72,17 @@ def as_data(text: str) -> str:
     return text.replace("</passages>", "</ passages>").replace("<passages>", "< passages>")
 
 
+def question_ahead(question: str) -> str:
+    """The question as asked before the passages (see `messages`)."""
+    return f"Question: {question}\n\n"
+
+
 def user_message(passages: list[PromptPassage], question: str, language: str, earlier_question: str | None = None, question_first: bool = False) -> str:
     """The passages, then the question. With `question_first` the question also comes before
     the passages, so the model reads them knowing what it looks for (see `messages`)."""
     blocks = "\n\n".join(f"[{p.number}] {as_data(p.title)}\n{as_data(p.text)}" for p in passages)
     context = f"Earlier question: {earlier_question}\n" if earlier_question else ""
-    ahead = f"Question: {question}\n\n" if question_first else ""
+    ahead = question_ahead(question) if question_first else ""
     return f"{ahead}<passages>\n{blocks}\n</passages>\n\n{context}Question: {question}\nAnswer in {language_name(language)}."
 
 
