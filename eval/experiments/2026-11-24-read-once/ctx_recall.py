@@ -1,7 +1,7 @@
 """Answer-in-context rate: does the text given to the model (within the token budget) match the gold answer?"""
 import sys, re, json
 from pathlib import Path
-sys.path.insert(0, "/work/main")
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from llama_cpp import Llama
 from rag import Assistant, Settings
 from rag import models
@@ -15,7 +15,7 @@ budgets = [int(b) for b in sys.argv[2].split(",")]
 sets = [("gold", "seeds", "eval/gold.jsonl"), ("dev", "eval/xquad-dev/corpus", "eval/xquad-dev/dev-small.jsonl")]
 for name, corpus, gold in sets:
     a = Assistant(Settings(corpus=corpus, index=f"/tmp/exp/idx-{name}-{chunk}", chunk_chars=chunk, top_k=12), show_progress=False, load_generator=False)
-    qs = [q for q in load_gold(Path("/work/main") / gold) if q.answerable]
+    qs = [q for q in load_gold(Path(__file__).resolve().parents[3] / gold) if q.answerable]
     res = {b: [] for b in budgets}; toks = {b: [] for b in budgets}; first = []
     for q in qs:
         hits = a.retriever.search(q.question, 12)

@@ -1,7 +1,7 @@
 """Yes/no margins under three judgement layouts, on gold + dev-small; prints a JSONL line per question."""
 import sys, json, time
 from pathlib import Path
-sys.path.insert(0, "/work/main")
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from rag import Assistant, Settings
 from rag.prompt import PromptPassage, messages, user_message, select_passages, group_by_article, JUDGEMENT_PREFILL, SYSTEM, EXAMPLES
 from rag.language import detect_language, answer_language, language_name
@@ -20,7 +20,7 @@ gen = None
 for name, corpus, index, gold in sets:
     a = Assistant(Settings(corpus=corpus, index=index, passage_token_budget=250), show_progress=False, load_generator=True)
     g = a.generator
-    for q in load_gold(Path("/work/main") / gold):
+    for q in load_gold(Path(__file__).resolve().parents[3] / gold):
         lang = answer_language(detect_language(q.question))
         hits = a.retriever.search(q.question, 3)
         chosen = group_by_article(select_passages(hits, g.count_tokens, 250))

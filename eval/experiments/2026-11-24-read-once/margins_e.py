@@ -1,6 +1,6 @@
 import sys, json
 from pathlib import Path
-sys.path.insert(0, "/work/main")
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from rag import Assistant, Settings
 from rag.prompt import PromptPassage, messages, select_passages, group_by_article, JUDGEMENT_PREFILL
 from rag.language import detect_language, answer_language
@@ -11,7 +11,7 @@ out = open(sys.argv[1], "w")
 for name, corpus, index, gold in sets:
     a = Assistant(Settings(corpus=corpus, index=index), show_progress=False)
     g = a.generator
-    for q in load_gold(Path("/work/main") / gold):
+    for q in load_gold(Path(__file__).resolve().parents[3] / gold):
         lang = answer_language(detect_language(q.question))
         hits = a.retriever.search(q.question, 3)
         chosen = group_by_article(select_passages(hits, g.count_tokens, 250))
