@@ -94,30 +94,26 @@ class LlamaGenerator:
     def _tokens(self, prompt: str) -> list[int]:
         return self.llm.tokenize(prompt.encode(), special=True)
 
-    def _evaluate(self, tokens: list[int], split: int = 0) -> int:
+    def _evaluate(self, tokens: list[int]) -> int:
         """Feed `tokens` into the context, reusing the cached fixed prefix; returns how many were reused.
 
         Reuse stops at the fixed prefix even when the previous question's passages match
         further: llama.cpp's floating-point results depend on where a batch starts, so reusing
         more would make a question's judgement and answer depend on what was asked before it
-        (a yes/no margin moved by up to 0.16). This way the same question gets the same answer.
-        With `split`, the tokens before it are evaluated as a batch of their own, so that a
-        prompt sharing them can go on from there with the same numbers."""
+        (a yes/no margin moved by up to 0.16). This way the same question gets the same answer."""
         reused = min(_common_prefix(tokens, self.llm._input_ids.tolist()), len(tokens) - 1, self.prefix_tokens)
         self.llm.n_tokens = reused
-        split = max(split, reused)
-        self.llm.eval(tokens[reused:split])
-        self.llm.eval(tokens[split:])
+        self.llm.eval(tokens[reused:])
         return reused
 
-    def judge(self, tokens: list[int], shared: int = 0) -> Judgement:
+    def judge(self, tokens: list[int]) -> Judgement:
         """Evaluate the prompt `tokens` (which end where the model says yes or no) and read the logit of
         " yes" minus that of " no": the model's own judgement as a number the application can
-        threshold (its argmax alone says yes far too often). The first `shared` tokens stay in
-        the KV cache for the answer that follows."""
+        threshold (its argmax alone says yes far too often). The evaluated prompt stays in the
+        KV cache for the answer that follows, as far as the two prompts match."""
         with self.lock:
             started = time.perf_counter()
-            reused = self._evaluate(tokens, shared)
+            reused = self._evaluate(tokens)
             logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
             margin = float(logits[self.yes_token] - logits[self.no_token])
             return Judgement(margin, len(tokens), reused, (time.perf_counter() - started) * 1000)
@@ -129,14 +125,12 @@ class LlamaGenerator:
 
     def start(self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None) -> Reply:
         """Judge first (the prompt of `judge_messages`, default `messages`, up to "Found:"), then,
-        if asked, answer `messages`. What the two prompts share (the passage judged, when the
-        answer's prompt begins with it) is read once: the judgement branches off after it and
-        the answer goes on from there in the KV cache."""
+        if asked, answer `messages`, reusing from the KV cache what the two prompts share."""
         answer_tokens = self._tokens(self.render(messages) + ANSWER_PREFILL)
         judge_tokens = self._tokens(self.render(judge_messages or messages) + JUDGEMENT_PREFILL)
-        shared = _common_prefix(answer_tokens, judge_tokens)
-        judgement = self.judge(judge_tokens, shared)
-        read = len(judge_tokens) - judgement.reused_tokens + len(answer_tokens) - shared
+        judgement = self.judge(judge_tokens)
+        # llama.cpp goes on from the judgement's tokens as far as the answer's prompt matches them.
+        read = len(judge_tokens) - judgement.reused_tokens + len(answer_tokens) - _common_prefix(answer_tokens, judge_tokens)
         judgement = replace(judgement, prompt_tokens=len(answer_tokens), read_tokens=read)
         return Reply(judgement, lambda: self.stream(answer_tokens, max_tokens))
 
