@@ -85,6 +85,9 @@ def test_stream_gives_sources_then_text_then_the_answer(assistant):
     assert "Kevin Scott" in answer.text
     assert set(answer.timings) >= {"retrieve_ms", "first_token_ms", "total_ms", "prompt_tokens", "completion_tokens"}
     assert answer.timings["retrieve_ms"] <= answer.timings["first_token_ms"] <= answer.timings["total_ms"]
+    # Necessary: the answer's prompt past the cached prefix, the question once; the judgement's
+    # passage and the question asked ahead are read on top of it.
+    assert 0 < answer.timings["prompt_tokens_necessary"] < answer.timings["prompt_tokens_read"]
 
 
 def test_an_answer_that_only_restates_the_question_is_read_again_and_never_shown(assistant):
