@@ -1,5 +1,6 @@
 import json
-rows = [json.loads(l) for l in open("/tmp/exp/margins.jsonl")]
+from pathlib import Path
+rows = [json.loads(l) for l in open(Path(__file__).with_name("margins.jsonl"))]
 def stats(L, t, s=None):
     R = [r for r in rows if s is None or r["set"] == s]
     pos = [r for r in R if r["answerable"]]; neg = [r for r in R if not r["answerable"]]
