@@ -28,6 +28,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     sources: list[Citation] = field(default_factory=list)  # every passage given to the model
+    trace: dict = field(default_factory=dict)  # how it was decided: p_answerable, answer_check, abstain_reason, …
 
 
 def clean_markers(text: str, valid: int) -> tuple[str, list[int]]:
@@ -75,41 +76,166 @@ class MarkerFilter:
         return MARKER.sub(lambda m: m.group(0) if all(1 <= int(n) <= self.valid for n in re.findall(r"\d+", m.group(1))) else "", text)
 
 
-class RestatementGuard:
-    """Holds streamed answer text back until it says a word the question did not, so that an
-    answer that only restates the question ("Google merged with DeepMind [1]." for "Which group
-    did Google merge with DeepMind?") can be replaced before anyone sees it. Words count as the
-    question's when they share its word's first five letters ("merged" for "merge")."""
+# Words that carry no fact in the three answer languages: an answer made of these and the
+# question's own words ("Microsoft hat einen CFO [2].") does not answer.
+FILLER_WORDS = frozenset("""
+    a an the is are was were be been has have had do does did of to in on at by for with from as and or
+    it its this that these those there their they he she his her which who what when where how much many
+    about also not no yes only some than then so very more most each both all one
+    der die das den dem des ein eine einen einem einer eines ist sind war waren wird werden wurde wurden
+    hat haben hatte hatten im in am an auf aus bei mit von vom zu zum zur für über und oder als auch nicht
+    kein keine es er sie wir ihr sein seine ihre dass nach vor um bis seit wie was wer wo wann welche welcher
+    welches etwa rund insgesamt mehr davon dafür damit
+    le la les l un une des du de d au aux à en et ou est sont était ont a été il elle ils elles son sa ses
+    leur leurs ce cet cette ces qui que qu dans par pour sur avec plus environ près selon y se s pas ne
+""".split())
 
-    def __init__(self, question: str):
-        self.question_words = _words(question)
-        self.held = ""
-        self.released = False
-        self.restated = False
+NUMBER_WORDS = {
+    "one": "1", "eins": "1", "eine": "1", "einer": "1", "einen": "1", "un": "1", "une": "1",
+    "two": "2", "zwei": "2", "deux": "2", "three": "3", "drei": "3", "trois": "3", "four": "4", "vier": "4",
+    "quatre": "4", "five": "5", "fünf": "5", "cinq": "5", "six": "6", "sechs": "6", "seven": "7", "sieben": "7",
+    "sept": "7", "eight": "8", "acht": "8", "huit": "8", "nine": "9", "neun": "9", "neuf": "9", "ten": "10",
+    "zehn": "10", "dix": "10", "eleven": "11", "elf": "11", "onze": "11", "twelve": "12", "zwölf": "12", "douze": "12",
+}
+
+NAME_ENDINGS = ("s", "es", "n", "ns")
+
+_TOKEN = re.compile(r"\d+(?:[.,\u202f\u00a0 ]\d{3})*(?:[.,]\d+)?|[^\W\d_]+")
+
+
+def _number(token: str) -> str:
+    """A number's digits without separators ("13.000" and "13,000" -> "13000"; "1,5" -> "15")."""
+    return re.sub(r"\D", "", token)
+
+
+class PassageTerms:
+    """The numbers and words of a set of passages, for checking an answer's facts against them."""
+
+    def __init__(self, passages: list[str]):
+        self.numbers: set[str] = set()
+        self.words: set[str] = set()
+        for passage in passages:
+            for token in _TOKEN.findall(passage):
+                if token[0].isdigit():
+                    self.numbers.add(_number(token))
+                else:
+                    word = token.lower()
+                    self.words.add(word)
+                    if word in NUMBER_WORDS:
+                        self.numbers.add(NUMBER_WORDS[word])
+
+    def holds(self, token: str) -> bool:
+        """A number by its digits; a name as a whole word, give or take a genitive or plural
+        ending ("Googles", "Scott's"): a stem would let "Nadella" match "Nadel"."""
+        if token[0].isdigit():
+            return _number(token) in self.numbers
+        word = token.lower()
+        forms = {word, *(word + end for end in NAME_ENDINGS), *(word[: -len(end)] for end in NAME_ENDINGS if word.endswith(end))}
+        return not forms.isdisjoint(self.words)
+
+
+def _stem(word: str) -> str:
+    """Words match on their first five letters ("Milliarde", "Milliarden"; "merged", "merge")."""
+    return word[:5]
+
+
+@dataclass(frozen=True)
+class FactCheck:
+    """What an answer states beyond the question, and whether the passages hold it.
+
+    `verdict` is "supported" (a number or name the passages hold, and no number they don't),
+    "no_fact" (nothing said beyond the question's words), "unsupported" (a number, or only
+    names, that no passage holds) or "uncheckable" (new words but no number or name, e.g.
+    a translated common noun: accepted, since translation changes them).
+    """
+
+    new_terms: list[str]
+    supported: list[str]
+    unsupported: list[str]
+
+    @property
+    def verdict(self) -> str:
+        if not self.new_terms:
+            return "no_fact"
+        if any(t[0].isdigit() for t in self.unsupported) or (self.unsupported and not self.supported):
+            return "unsupported"
+        return "supported" if self.supported else "uncheckable"
+
+    @property
+    def acceptable(self) -> bool:
+        return self.verdict in ("supported", "uncheckable")
+
+
+# The model's own ways of saying it found nothing: such an answer states no fact.
+REFUSAL = re.compile(
+    r"(don't|do not|does not|doesn't) (say|state|mention)|not (mentioned|stated|specified)|no information"
+    r"|ne (le )?(disent|précisent|mentionnent) pas|pas (mentionné|précisé|indiqué)"
+    r"|steht nichts|nicht (erwähnt|angegeben|genannt)|keine (Angabe|Information)",
+    re.IGNORECASE,
+)
+
+
+def check_facts(answer_text: str, question: str, passages: PassageTerms) -> FactCheck:
+    """Check the answer's numbers and names (capitalised words) against the passages.
+
+    >>> terms = PassageTerms(["Satya Nadella leitet eine Nachricht von CTO Kevin Scott an CFO Amy Hood weiter."])
+    >>> check_facts("Microsoft hat einen CFO [2].", "Wer ist der CFO von Microsoft?", terms).verdict
+    'no_fact'
+    >>> check_facts("Die CFO ist Amy Hood [2].", "Wer ist der CFO von Microsoft?", terms).verdict
+    'supported'
+    >>> check_facts("Anthropic was founded in 2015 [1].", "When was Anthropic founded?", terms).verdict
+    'unsupported'
+    >>> check_facts("The passages don't say.", "When was Anthropic founded?", terms).verdict
+    'no_fact'
+    """
+    if REFUSAL.search(answer_text):
+        return FactCheck([], [], [])
+    asked = {_stem(w) for w in _words(question)}
+    new, supported, unsupported = [], [], []
+    tokens = _TOKEN.findall(MARKER.sub(" ", answer_text.replace("'s ", " ")))
+    for position, token in enumerate(tokens):
+        word = token.lower()
+        if word in FILLER_WORDS or _stem(word) in asked or (len(word) < 2 and not token[0].isdigit()):
+            continue
+        new.append(token)
+        # A capital opening the answer marks a name only when the next word has one too ("Satya Nadella").
+        named = token[0].isupper() and (position > 0 or (len(tokens) > 1 and tokens[1][0].isupper()))
+        if token[0].isdigit() or named:
+            (supported if passages.holds(token) else unsupported).append(token)
+    return FactCheck(new, supported, unsupported)
+
+
+class FactGuard:
+    """Holds streamed answer text back until it states a fact the passages hold (see
+    `check_facts`), so that an answer that states nothing, or something no passage says, can be
+    read again or replaced by an abstention before anyone sees it. Uncheckable answers (no
+    number or name) are released when they end."""
+
+    def __init__(self, question: str, passages: PassageTerms):
+        self.question = question
+        self.passages = passages
+        self.text = ""
+        self.released = 0  # characters of `text` already given out
+        self.streamed = False
 
     def feed(self, delta: str) -> str:
+        self.text += delta
         if self.released:
-            return delta
-        self.held += delta
-        complete = self.held[: max(self.held.rfind(" "), 0)]  # the last word may go on in the next delta
-        if not self._says_something(complete):
-            return ""
-        self.released = True
-        text, self.held = self.held, ""
-        return text
+            return self._release()
+        complete = self.text[: max(self.text.rfind(" "), 0)]  # the last word may go on in the next delta
+        check = check_facts(complete, self.question, self.passages)
+        return self._release() if check.supported and not check.unsupported else ""
 
-    def finish(self) -> str:
-        """The text still held at the end; `restated` tells whether the answer said anything new."""
-        self.restated = not self.released and not self._says_something(self.held)
-        self.released = True
-        text, self.held = self.held, ""
-        return text
+    def finish(self, last_delta: str = "") -> tuple[str, FactCheck]:
+        """The text still held (with `last_delta`), and the check of the whole answer. `streamed`
+        tells whether part of it was given out before the end (then it stands, whatever the check says)."""
+        self.streamed = self.released > 0
+        self.text += last_delta
+        return self._release(), check_facts(self.text, self.question, self.passages)
 
-    def _says_something(self, text: str) -> bool:
-        return any(not self._known(word) for word in _words(text))
-
-    def _known(self, word: str) -> bool:
-        return word in self.question_words or (len(word) >= 5 and any(q[:5] == word[:5] for q in self.question_words if len(q) >= 5))
+    def _release(self) -> str:
+        out, self.released = self.text[self.released :], len(self.text)
+        return out
 
 
 def _words(text: str) -> set[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag import models
 from rag.abstention import abstention_message, model_says_not_found, too_far
-from rag.answer import Answer, Citation, MarkerFilter, RestatementGuard, best_supporting, clean_markers
+from rag.answer import Answer, Citation, FactGuard, MarkerFilter, PassageTerms, best_supporting, clean_markers
 from rag.corpus import ArticleError, decode, upload_name
 from rag.embedding import Embedder
 from rag.followup import standalone_query
@@ -163,12 +163,13 @@ class Assistant:
         yield Sources(sources, language, retrieve_ms)
         timings = {"retrieve_ms": retrieve_ms, "sources_ms": elapsed()}
 
-        def abstain(reason: str) -> Iterator[Delta | Answer]:
+        def abstain(reason: str, trace: dict | None = None) -> Iterator[Delta | Answer]:
             text = note + abstention_message(language)
             yield Delta(text)
             timings.setdefault("prompt_tokens", 0)
-            timings.update(first_token_ms=elapsed(), total_ms=elapsed(), abstain_reason=reason, completion_tokens=0)
-            yield Answer(text, True, language, [], timings, sources)
+            timings.setdefault("completion_tokens", 0)
+            timings.update(first_token_ms=elapsed(), total_ms=elapsed(), abstain_reason=reason)
+            yield Answer(text, True, language, [], timings, sources, trace or {})
 
         if too_far(max((h.dense for h in hits), default=None), self.settings.min_dense_score):
             yield from abstain("retrieval")
@@ -197,28 +198,37 @@ class Assistant:
             yield from abstain("model")
             return
 
-        if note:
-            yield Delta(note)
-        # An answer that only restates the question is read again, from the prompt with the
-        # question after the passages only: a second reading by the small model often finds it.
+        # An answer must state a fact (a number or name) that the passages hold. One that does
+        # not is held back and read again, from the prompt with the question after the passages
+        # only; if that reading fails too, the assistant abstains rather than show it.
+        facts = PassageTerms([c.text for c in sources])
         second_reading = partial(generator.answer, messages(passages, question, language, earlier), self.settings.max_answer_tokens)
-        completion_tokens = 0
-        for reading, start_answer in enumerate((reply.answer, second_reading), start=1):
+        completion_tokens, rejected = 0, []
+        for start_answer in (reply.answer, second_reading):
             generation = start_answer()
-            markers, guard, raw = MarkerFilter(len(sources)), RestatementGuard(question if reading == 1 else ""), []
+            markers, guard, raw = MarkerFilter(len(sources)), FactGuard(question, facts), []
             for piece in generation:
                 raw.append(piece)
                 if shown := guard.feed(markers.feed(piece)):
-                    timings.setdefault("first_token_ms", elapsed())
+                    if "first_token_ms" not in timings:
+                        timings["first_token_ms"] = elapsed()
+                        shown = note + shown
                     yield Delta(shown)
             completion_tokens += generation.stats.completion_tokens
-            held = guard.feed(markers.flush()) + guard.finish()
-            if not guard.restated or reading == 2:
-                if held:
-                    timings.setdefault("first_token_ms", elapsed())
-                    yield Delta(held)
+            held, check = guard.finish(markers.flush())
+            if check.acceptable or guard.streamed:
                 break
-            timings["restated_question"] = "".join(raw)
+            rejected.append({"text": "".join(raw), "verdict": check.verdict})
+        trace = {"answer_check": check.verdict + ("_shown" if guard.streamed and not check.acceptable else ""), "rejected_readings": rejected}
+        timings["completion_tokens"] = completion_tokens
+        if not check.acceptable and not guard.streamed:
+            yield from abstain(f"answer_{check.verdict}", trace)
+            return
+        if held:
+            if "first_token_ms" not in timings:
+                timings["first_token_ms"] = elapsed()
+                held = note + held
+            yield Delta(held)
         text, cited = clean_markers("".join(raw), len(sources))
         if not cited and text and (supporting := best_supporting(text, [c.text for c in sources])):
             # The small model often forgets its markers: cite the passage that holds the answer's terms.
@@ -226,11 +236,9 @@ class Assistant:
             text = f"{text} [{supporting}]"
             yield Delta(f" [{supporting}]")
         stats = generation.stats
-        timings.setdefault("first_token_ms", elapsed())
         timings.update(
             total_ms=elapsed(),
-            completion_tokens=completion_tokens,
             tokens_per_s=round(stats.completion_tokens / ((stats.total_ms - (stats.first_token_ms or 0)) / 1000), 1) if stats.completion_tokens > 1 else None,
         )
         by_marker = {c.marker: c for c in sources}
-        yield Answer(note + text, False, language, [by_marker[n] for n in cited], timings, sources)
+        yield Answer(note + text, False, language, [by_marker[n] for n in cited], timings, sources, trace)

@@ -30,12 +30,14 @@ HEADLINE = [
     ("prompt_tokens_reused_p50", "of which reused from cache p50"),
     ("completion_tokens_p50", "completion tokens p50"),
     ("tokens_per_s_p50", "generation tokens/s p50"),
+    ("answers_read_again", "answers read again (answer check)"),
+    ("abstained_by_answer_check", "abstained by the answer check"),
 ]
 
 
 def _is_share(key: str) -> bool:
     """Shares print as percentages; latencies, token counts and rates as plain numbers."""
-    return "_ms_" not in key and "tokens" not in key
+    return "_ms_" not in key and not key.endswith("_p50")
 
 
 def _fmt(value, share: bool = True) -> str:

@@ -113,6 +113,7 @@ class Outcome:
     timings: dict
     grounded: float | None = None
     retrieved_passages: list[str] | None = None
+    trace: dict | None = None  # the answer's trace: answer_check, rejected_readings
 
     @property
     def correct(self) -> bool:
@@ -171,6 +172,8 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "prompt_tokens_reused_p50": _percentile([o.timings.get("prompt_tokens_reused") for o in answered], 50),
         "completion_tokens_p50": _percentile([o.timings.get("completion_tokens") or None for o in answered], 50),
         "tokens_per_s_p50": _percentile([o.timings.get("tokens_per_s") for o in answered], 50),
+        "answers_read_again": _mean(bool((o.trace or {}).get("rejected_readings")) for o in outcomes if (o.trace or {}).get("answer_check")),
+        "abstained_by_answer_check": _mean(str(o.timings.get("abstain_reason", "")).startswith("answer_") for o in outcomes if (o.trace or {}).get("answer_check")),
     }
 
 
@@ -211,4 +214,5 @@ def run_question(assistant, gold: GoldQuestion) -> Outcome:
         timings=answer.timings,
         grounded=None if answer.abstained else groundedness(answer.text, [c.text for c in answer.citations], gold.question),
         retrieved_passages=[f"{hit.passage.source} ({hit.score:.2f}): {hit.passage.text}" for hit in retrieved],
+        trace=answer.trace,
     )

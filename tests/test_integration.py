@@ -90,12 +90,18 @@ def test_stream_gives_sources_then_text_then_the_answer(assistant):
     assert 0 < answer.timings["prompt_tokens_necessary"] < answer.timings["prompt_tokens_read"]
 
 
-def test_an_answer_that_only_restates_the_question_is_read_again_and_never_shown(assistant):
+def test_an_answer_that_states_no_fact_is_read_again_and_never_shown(assistant):
     # The first reading answers "Kevin Scott a transmis le message de Kevin Scott à Amy Hood [1]."
     events = list(assistant.stream("Qui a transmis le message de Kevin Scott à Amy Hood ?"))
     answer = events[-1]
-    assert "Kevin Scott a transmis" in answer.timings["restated_question"]
+    assert [r["verdict"] for r in answer.trace["rejected_readings"]] == ["no_fact"]
+    assert "Kevin Scott a transmis" in answer.trace["rejected_readings"][0]["text"]
     assert "Nadella" in answer.text and "".join(e.text for e in events[1:-1]).strip() == answer.text
+
+
+def test_an_answer_is_checked_against_its_passages(assistant):
+    answer = assistant.ask("Who is the CFO of Microsoft mentioned in the emails?")
+    assert answer.trace == {"answer_check": "supported", "rejected_readings": []}  # "Amy Hood" stands in the passage
 
 
 def test_a_follow_up_uses_the_conversation(assistant):
