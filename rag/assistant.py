@@ -151,7 +151,7 @@ class Assistant:
         asked_in = detect_language(question)
         language = answer_language(asked_in)
         note = OTHER_LANGUAGE_NOTE if language != asked_in else ""
-        query, earlier = standalone_query(question, history)
+        query, earlier = standalone_query(question, history, self.settings.max_question_chars)
         hits = self.retriever.search(query, self.settings.top_k)
         retrieve_ms = elapsed()
         generator = self.generator
