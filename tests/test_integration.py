@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
+from rag.corpus import ArticleError
 from rag.prompt import SYSTEM
 from tests.conftest import copy_of_seeds
 
@@ -222,3 +223,26 @@ def test_chat_control_tokens_in_an_article_stay_plain_text(assistant, corpus_dir
     finally:
         (corpus_dir / "zz_control.txt").unlink()
         assistant.index()
+
+
+def test_an_upload_never_replaces_or_loses_an_article(assistant, corpus_dir):
+    original = (corpus_dir / "004_049a8fec8080a705.txt").read_bytes()
+    with pytest.raises(ArticleError, match="already in the corpus"):
+        assistant.add_article("004_049a8fec8080a705.txt", b"Ganz anderer Text\n\nNichts davon stimmt.")
+    assert (corpus_dir / "004_049a8fec8080a705.txt").read_bytes() == original
+    assert "004_049a8fec8080a705.txt" in assistant.store.files
+    assistant.add_article("004_049a8fec8080a705.txt", original)  # the same bytes again: nothing changes
+    with pytest.raises(ArticleError, match="empty.html: no text"):
+        assistant.add_article("empty.html", b"<html><body><script>x()</script></body></html>")
+    assert not (corpus_dir / "empty.html").exists()
+
+
+def test_an_upload_is_judged_by_its_own_name_only(assistant, corpus_dir):
+    # Reproduced in review: "a.md" was reported failed because "a.md.txt" had been skipped.
+    (corpus_dir / "zz.md.txt").write_text("   \n", encoding="utf-8")
+    try:
+        report = assistant.add_article("zz.md", "Nordwind baut\n\nDie Nordwind AG baut ein Werk in Rostock.".encode())
+        assert "zz.md" in report.added and any(s.source == "zz.md.txt" for s in report.skipped)
+    finally:
+        (corpus_dir / "zz.md.txt").unlink()
+        assistant.remove_article("zz.md")
