@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -112,17 +113,32 @@ class Assistant:
         return [{"source": source, **{k: entry[k] for k in ("title", "language", "passages")}} for source, entry in sorted(self.store.files.items())]
 
     def add_article(self, name: str, data: bytes) -> IndexReport:
-        """Save an uploaded article into the corpus folder (never outside it) and index it."""
+        """Save an uploaded article into the corpus folder (never outside it) and index it.
+
+        An article of the same name is never replaced (uploading the same bytes again changes
+        nothing); an upload that cannot be indexed is removed again and raised as ArticleError."""
         stored = upload_name(name, len(data))
         target = self.corpus / stored
         decode(data, stored)  # refuse binary content before writing anything
+        if target.exists() and target.read_bytes() == data:
+            return self.index()
         tmp = target.with_name(f".{stored}.part")
         tmp.write_bytes(data)
-        tmp.replace(target)
-        report = self.index()
-        if any(line.startswith(stored) for line in report.skipped):
-            target.unlink()
-            raise ArticleError(next(line for line in report.skipped if line.startswith(stored)))
+        try:
+            os.link(tmp, target)  # unlike a rename, fails rather than replace an existing file
+        except FileExistsError:
+            raise ArticleError(f"{stored}: an article of that name is already in the corpus; remove it first, or rename the file to keep both") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        try:
+            report = self.index()
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        if stored not in self.store.files:
+            target.unlink(missing_ok=True)
+            reason = next((s.reason for s in report.skipped if s.source == stored), "it could not be indexed")
+            raise ArticleError(f"{stored}: {reason}")
         return report
 
     def remove_article(self, source: str) -> IndexReport:
@@ -151,7 +167,7 @@ class Assistant:
         asked_in = detect_language(question)
         language = answer_language(asked_in)
         note = OTHER_LANGUAGE_NOTE if language != asked_in else ""
-        query, earlier = standalone_query(question, history)
+        query, earlier = standalone_query(question, history, self.settings.max_question_chars)
         hits = self.retriever.search(query, self.settings.top_k)
         retrieve_ms = elapsed()
         generator = self.generator

@@ -69,15 +69,24 @@ def _split_long(start: int, end: int, text: str, max_chars: int) -> list[tuple[i
     return pieces
 
 
+# A first line longer than this is text, not a title (a file without line breaks).
+MAX_TITLE_CHARS = 200
+
+
 def chunk(text: str, language: str, max_chars: int, skip_first_line: bool = True) -> list[Chunk]:
     """Pack whole sentences into passages of at most max_chars (a longer sentence is cut at spaces).
 
-    The first line (the title) is skipped: it is embedded with every passage instead.
+    The first line is skipped when it is a title (up to MAX_TITLE_CHARS): it is embedded with
+    every passage instead.
 
     >>> [c.text for c in chunk("Title\\nOne. Two.\\nThree.", "en", max_chars=9)]
     ['One. Two.', 'Three.']
+    >>> chunk("Word " * 100 + "\\nEnd.", "en", max_chars=600)[0].start  # a long first line is text
+    0
     """
-    body_start = text.find("\n") + 1 if skip_first_line and "\n" in text else 0
+    first_line_end = text.find("\n")
+    is_title = skip_first_line and 0 <= first_line_end <= MAX_TITLE_CHARS
+    body_start = first_line_end + 1 if is_title else 0
     spans = [piece for s, e in sentence_spans(text, language) if s >= body_start for piece in _split_long(s, e, text, max_chars)]
     chunks, current = [], None
     for start, end in spans:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.chunking import MAX_TITLE_CHARS
 from rag.language import detect_language
 
 log = logging.getLogger(__name__)
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ARTICLE_BYTES = 20 * 1024 * 1024  # a 20 MB article is a book; bigger files are refused, not held in memory
+METADATA_CHARS = 200_000
 
 
 class ArticleError(ValueError):
@@ -33,7 +35,7 @@ class Article:
 def decode(raw: bytes, name: str) -> str:
     """Text of a file: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252/Latin-1."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+        return raw.decode("utf-16", errors="replace")  # a cut-off last byte must not lose the article
     if b"\x00" in raw:
         raise ArticleError(f"{name}: binary content (NUL bytes), not an article")
     try:
@@ -46,14 +48,44 @@ def decode(raw: bytes, name: str) -> str:
         return raw.decode("latin-1")
 
 
-def _html_to_text(html: str) -> tuple[str, str]:
+def short_title(text: str) -> str:
+    """A title as it goes into metadata and prompts: one line, at most MAX_TITLE_CHARS.
+
+    >>> short_title("  Microsoft   investiert\\n")
+    'Microsoft investiert'
+    >>> len(short_title("Wort " * 100)) <= 200
+    True
+    """
+    title = " ".join(text.split())
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    cut = title.rfind(" ", 0, MAX_TITLE_CHARS)
+    return title[: cut if cut > MAX_TITLE_CHARS // 2 else MAX_TITLE_CHARS - 1] + "…"
+
+
+def _title_tag(html: str) -> str:
+    """The text of the first <title> element, found with bounded searches: a regex over the
+    whole page was quadratic on many unclosed <title> tags."""
+    lower = html[:METADATA_CHARS].lower()  # the head comes first; a title further in is not a title
+    start = lower.find("<title")
+    opened = lower.find(">", start, start + 1000) if start >= 0 else -1
+    if opened < 0:
+        return ""
+    end = lower.find("</title", opened, opened + 10 * MAX_TITLE_CHARS)
+    return html[opened + 1 : end] if end >= 0 else ""
+
+
+def _html_to_text(html: str, name: str) -> tuple[str, str]:
     import trafilatura
 
-    title_match = re.search(r"<title[^>]*>(.*?)</title>", html, re.IGNORECASE | re.DOTALL)
-    body = trafilatura.extract(html, include_comments=False, include_tables=False, favor_recall=True) or ""
-    metadata = trafilatura.extract_metadata(html)
-    title = (metadata.title if metadata and metadata.title else None) or (title_match.group(1) if title_match else "")
-    return " ".join(title.split()), body
+    try:
+        body = trafilatura.extract(html, include_comments=False, include_tables=False, favor_recall=True) or ""
+        # Metadata (title, date) stands near the top; read on a whole hostile page it took seconds.
+        metadata = trafilatura.extract_metadata(html[:METADATA_CHARS])
+    except Exception as exc:  # a page the parser cannot take is one skipped file, not a failed build
+        raise ArticleError(f"{name}: the HTML cannot be parsed ({type(exc).__name__}: {exc})") from None
+    title = (metadata.title if metadata and metadata.title else None) or _title_tag(html)
+    return short_title(title), body
 
 
 def normalise(text: str) -> str:
@@ -64,8 +96,8 @@ def normalise(text: str) -> str:
 
 
 def _first_line_title(text: str) -> str:
-    first = next((line for line in text.split("\n") if line.strip()), "")
-    return first.lstrip("#").strip()
+    first = text[: text.find("\n")] if "\n" in text else text
+    return short_title(first.lstrip("#"))
 
 
 def load_article(path: Path, root: Path) -> Article:
@@ -76,7 +108,7 @@ def load_article(path: Path, root: Path) -> Article:
     raw = path.read_bytes()
     text = decode(raw, source)
     if path.suffix.lower() in (".html", ".htm"):
-        title, text = _html_to_text(text)
+        title, text = _html_to_text(text, source)
         text = normalise(text)
         title = title or _first_line_title(text)
     else:

@@ -26,16 +26,24 @@ def needs_context(question: str) -> bool:
     return lowered.startswith(CONTINUATIONS) or len(words) <= 3 or any(w in ANAPHORA for w in words)
 
 
-def previous_question(history: list[dict] | None) -> str | None:
+def previous_question(history: list[dict] | None, max_chars: int) -> str | None:
+    """The last question asked before, if it is one that could be asked (up to `max_chars`):
+    an over-long message, refused when it was sent, is not context for the next one.
+
+    >>> previous_question([{"role": "user", "content": "x" * 50}, {"role": "user", "content": " Wer? "}], 10)
+    'Wer?'
+    >>> previous_question([{"role": "user", "content": "x" * 50}], 10) is None
+    True
+    """
     for turn in reversed(history or []):
-        if turn.get("role") == "user" and turn.get("content", "").strip():
-            return turn["content"].strip()
+        if turn.get("role") == "user" and (text := str(turn.get("content") or "").strip()):
+            return text if len(text) <= max_chars else None
     return None
 
 
-def standalone_query(question: str, history: list[dict] | None) -> tuple[str, str | None]:
+def standalone_query(question: str, history: list[dict] | None, max_chars: int) -> tuple[str, str | None]:
     """The query to retrieve with, and the earlier question it builds on (None for a plain question)."""
-    earlier = previous_question(history)
+    earlier = previous_question(history, max_chars)
     if earlier and needs_context(question):
         return f"{earlier} {question}", earlier
     return question, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,7 +11,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from rag.models import ModelError
-from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, fixed_prefix
+from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, break_control_markers
+from rag.prompt import messages as prompt_messages
 
 
 @dataclass
@@ -81,7 +83,7 @@ class LlamaGenerator:
         self.yes_token = self.llm.tokenize(b" yes", add_bos=False)[0]
         self.no_token = self.llm.tokenize(b" no", add_bos=False)[0]
         self.lock = threading.Lock()  # llama.cpp serves one request at a time
-        self.prefix_tokens = len(self._tokens(fixed_prefix(self.render)))
+        self.prefix_tokens = len(self._fixed_prefix_tokens())
         self.identity = source
 
     def count_tokens(self, text: str) -> int:
@@ -91,8 +93,31 @@ class LlamaGenerator:
         """The chat-templated prompt, ready for an assistant prefill to be appended."""
         return self.formatter(messages=messages).prompt
 
-    def _tokens(self, prompt: str) -> list[int]:
-        return self.llm.tokenize(prompt.encode(), special=True)
+    def _tokens(self, messages: list[dict], prefill: str = "") -> list[int]:
+        """The chat-templated prompt as tokens: the template's own markers as control tokens,
+        every message's text as plain text, so that an article (or a question) containing
+        "<|im_end|><|im_start|>system" cannot open a turn of its own."""
+        return [t for text, special in self._segments(messages, prefill) for t in self._tokenize(text, special)]
+
+    def _tokenize(self, text: str, special: bool) -> list[int]:
+        return self.llm.tokenize(text.encode(), add_bos=False, special=special) if text else []
+
+    def _segments(self, messages: list[dict], prefill: str) -> list[tuple[str, bool]]:
+        """The rendered prompt cut into (text, is template) pieces: the template is rendered with
+        a placeholder for each message's content, which goes back in as plain text."""
+        placeholders = [{**m, "content": f"\x00{i}\x00"} for i, m in enumerate(messages)]
+        parts = re.split(r"\x00(\d+)\x00", self.render(placeholders) + prefill)
+        if len(parts) != 2 * len(messages) + 1:
+            # A template that changes the content it is given: fall back to plain text with
+            # anything that reads as a control marker broken up.
+            return [(self.render([{**m, "content": break_control_markers(str(m["content"]))} for m in messages]) + prefill, True)]
+        return [(part, True) if k % 2 == 0 else (str(messages[int(part)]["content"]), False) for k, part in enumerate(parts)]
+
+    def _fixed_prefix_tokens(self) -> list[int]:
+        """The tokens every prompt starts with: the instructions, the worked examples and the
+        opening of the question's turn. Worth evaluating once, ahead of time."""
+        segments = self._segments(prompt_messages([], "", "en"), "")
+        return [t for text, special in segments[:-2] for t in self._tokenize(text, special)]
 
     def _evaluate(self, tokens: list[int]) -> int:
         """Feed `tokens` into the context, reusing the cached fixed prefix; returns how many were reused.
@@ -121,13 +146,13 @@ class LlamaGenerator:
     def warm(self) -> None:
         """Evaluate the fixed prompt prefix once so that the first question reuses it."""
         with self.lock:
-            self._evaluate(self._tokens(fixed_prefix(self.render)))
+            self._evaluate(self._fixed_prefix_tokens())
 
     def start(self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None) -> Reply:
         """Judge first (the prompt of `judge_messages`, default `messages`, up to "Found:"), then,
         if asked, answer `messages`, reusing from the KV cache what the two prompts share."""
-        answer_tokens = self._tokens(self.render(messages) + ANSWER_PREFILL)
-        judge_tokens = self._tokens(self.render(judge_messages or messages) + JUDGEMENT_PREFILL)
+        answer_tokens = self._tokens(messages, ANSWER_PREFILL)
+        judge_tokens = self._tokens(judge_messages or messages, JUDGEMENT_PREFILL)
         judgement = self.judge(judge_tokens)
         # llama.cpp goes on from the judgement's tokens as far as the answer's prompt matches them.
         read = len(judge_tokens) - judgement.reused_tokens + len(answer_tokens) - _common_prefix(answer_tokens, judge_tokens)
@@ -136,7 +161,7 @@ class LlamaGenerator:
 
     def answer(self, messages: list[dict], max_tokens: int) -> Generation:
         """An answer to `messages` with no judgement before it (a second reading)."""
-        return self.stream(self._tokens(self.render(messages) + ANSWER_PREFILL), max_tokens)
+        return self.stream(self._tokens(messages, ANSWER_PREFILL), max_tokens)
 
     def stream(self, tokens: list[int], max_tokens: int) -> Generation:
         generation = Generation(iter(()))

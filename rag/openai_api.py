@@ -43,8 +43,18 @@ def _usage(answer: Answer) -> dict:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
+# Bounds on a request: the assistant reads only the last two questions, so a longer
+# conversation is accepted but its size is capped, and nothing unbounded reaches a prompt.
+MAX_BODY_BYTES = 1_000_000
+MAX_MESSAGES = 200
+
+
 def _conversation(messages: list[dict]) -> tuple[str, list[dict]]:
     """The question (last user message) and the history before it; raises QuestionError."""
+    if not isinstance(messages, list):
+        raise QuestionError("`messages` must be a list of chat messages")
+    if len(messages) > MAX_MESSAGES:
+        raise QuestionError(f"the conversation has {len(messages)} messages; the limit is {MAX_MESSAGES}")
     turns = [{"role": m.get("role"), "content": message_text(m)} for m in messages if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
     if not turns or turns[-1]["role"] != "user":
         raise QuestionError("the last message must come from the user")
@@ -60,6 +70,8 @@ def create_api(assistant: Assistant, api_key: str = "") -> FastAPI:
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             if not secrets.compare_digest(given.encode(), api_key.encode()):
                 return _error(401, "invalid API key", "invalid_request_error")
+        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+            return _error(413, f"the request body is over {MAX_BODY_BYTES} bytes", "invalid_request_error")
         return await call_next(request)
 
     @api.get("/v1/models")

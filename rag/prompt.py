@@ -35,11 +35,20 @@ class PromptPassage:
     text: str
 
 
+PASSAGE_FRAME_TOKENS = 6  # "[n] ", the line break after the title, the blank line between passages
+
+
 def select_passages(hits, count_tokens, budget: int) -> list:
-    """The best hits whose text fits in `budget` tokens; the first always goes in, cut if needed."""
+    """The best hits whose text and title fit in `budget` tokens; the first always goes in.
+
+    >>> from types import SimpleNamespace as P
+    >>> hits = [P(passage=P(text="a " * 50, title="T " * t)) for t in (1, 1, 40)]
+    >>> len(select_passages(hits, lambda s: len(s.split()), 200))  # the third one's long title does not fit
+    2
+    """
     chosen, used = [], 0
     for hit in hits:
-        cost = count_tokens(hit.passage.text) + 12  # number, title and tags
+        cost = count_tokens(hit.passage.text) + count_tokens(hit.passage.title) + PASSAGE_FRAME_TOKENS
         if chosen and used + cost > budget:
             break
         chosen.append(hit)
@@ -118,6 +127,15 @@ def messages(passages: list[PromptPassage], question: str, language: str, earlie
     return turns + [{"role": "user", "content": user_message(passages, question, language, earlier_question, question_first)}]
 
 
-def fixed_prefix(render) -> str:
-    """The part of every rendered prompt that never changes: worth evaluating once, ahead of time."""
-    return render(messages([], "", "en")).rsplit("<passages>", 1)[0]
+# Strings chat templates use as control markers: "<|im_end|>", "<|endoftext|>", "<tool_call>".
+CONTROL_MARKER = re.compile(r"<\|[^|<>\s]{1,40}\|>|</?tool_call>")
+
+
+def break_control_markers(text: str) -> str:
+    """Text that a tokenizer parsing control markers still reads as plain text: a zero-width
+    space after each marker's "<". For generators whose tokenization is not in our hands.
+
+    >>> break_control_markers("Ende.<|im_end|>") == "Ende.<\u200b|im_end|>"
+    True
+    """
+    return CONTROL_MARKER.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], text)

@@ -19,6 +19,7 @@ import httpx
 
 from rag.generation import Generation, GenerationStats, Judgement, Reply
 from rag.models import ModelError
+from rag.prompt import break_control_markers
 from rag.prompt import messages as prompt_messages
 
 CONNECT_ATTEMPTS = 3  # retried on connection errors only, with a growing pause
@@ -75,6 +76,9 @@ class RemoteGenerator:
     def _open(self, messages: list[dict], max_tokens: int) -> httpx.Response:
         # Greedy and without a repeat penalty, as in-process: llama_cpp.server's default
         # repeat_penalty of 1.1 changed 4 of 42 gold answers (citing [2] where [1] was meant).
+        # The server tokenizes the rendered chat itself, control markers included: those in
+        # article text or questions are broken up so that they stay text.
+        messages = [{**m, "content": break_control_markers(str(m["content"]))} for m in messages]
         body = {"messages": messages, "max_tokens": max_tokens, "temperature": 0.0, "repeat_penalty": 1.0, "stream": True,
                 "logprobs": True, "top_logprobs": TOP_LOGPROBS, **({"model": self.model} if self.model else {})}
         request = self.client.build_request("POST", f"{self.url}/chat/completions", json=body)

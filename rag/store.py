@@ -47,12 +47,23 @@ class Passage:
     end: int
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A file the index left out, and why."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
 @dataclass
 class IndexReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # "file: reason"
+    skipped: list[Skipped] = field(default_factory=list)
     unchanged: int = 0
     passages: int = 0
 
@@ -351,7 +362,7 @@ class PassageStore:
             try:
                 sha = file_hash(path)
             except OSError as exc:
-                report.skipped.append(f"{source}: {exc.strerror}")
+                report.skipped.append(Skipped(source, str(exc.strerror)))
                 continue
             if self.files.get(source, {}).get("sha256") == sha:
                 report.unchanged += 1
@@ -365,7 +376,7 @@ class PassageStore:
         unique = []
         for source, path, sha in pending:
             if sha in owners:
-                report.skipped.append(f"{source}: same text as {owners[sha]}, indexed once")
+                report.skipped.append(Skipped(source, f"same text as {owners[sha]}, indexed once"))
                 if source in self.files:
                     self._remove(source, report)
                 continue
@@ -378,7 +389,7 @@ class PassageStore:
                 article = load_article(path, corpus)
             except (ArticleError, OSError) as exc:
                 log.warning("skipped %s", exc)
-                report.skipped.append(str(exc))
+                report.skipped.append(Skipped(source, str(exc).removeprefix(f"{source}: ")))
                 continue
             articles.append((article, chunk(article.text, article.language, self.config["chunk_chars"])))
 

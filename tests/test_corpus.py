@@ -74,3 +74,52 @@ def test_uploads_keep_only_a_plain_name_of_an_article_type_within_the_size_limit
         upload_name("../.hidden.txt", 10)
     with pytest.raises(ArticleError, match="empty"):
         upload_name("a.txt", 0)
+
+
+def test_utf16_with_a_cut_off_last_byte_still_decodes():
+    raw = "Umsatz stieg".encode("utf-16") + b"\x00"  # BOM, then an odd byte count
+    assert decode(raw, "a.txt").startswith("Umsatz stieg")
+
+
+FIVE_MB = 5 * 1024 * 1024
+HOSTILE_HTML = {
+    "unclosed_titles.html": "<html><head>" + "<title>" * (FIVE_MB // 7),
+    "deep_nesting.html": "<html><body>" + "<div>" * (FIVE_MB // 5) + "Text",
+    "giant_attribute.html": '<html><body><p title="' + "a" * (FIVE_MB - 60) + '">Umsatz stieg.</p></body></html>',
+    "million_entities.html": "<html><body><p>" + "&amp;" * 1_000_000 + "</p></body></html>",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_HTML)
+def test_a_hostile_5_mb_html_file_is_read_or_refused_in_seconds(tmp_path, name):
+    import time
+
+    from rag.language import detect_language
+
+    detect_language("warm the detector up")  # built once per process, not part of the file's cost
+    (tmp_path / name).write_text(HOSTILE_HTML[name], encoding="utf-8")
+    started = time.perf_counter()
+    try:
+        article = load_article(tmp_path / name, tmp_path)
+        assert len(article.title) <= 200
+    except ArticleError as exc:
+        assert name in str(exc)
+    # Generous for a busy CPU: these took under a second here; the quadratic title search
+    # took 5.2 s on 56 KB and would take hours on 5 MB.
+    assert time.perf_counter() - started < 20
+
+
+def test_a_file_without_line_breaks_gets_a_short_title_and_keeps_all_its_text(tmp_path):
+    from rag.chunking import chunk
+
+    text = "Die Nordwind AG baut ein Werk in Rostock. " * 400  # 17 KB, one line
+    (tmp_path / "one_line.txt").write_text(text, encoding="utf-8")
+    article = load_article(tmp_path / "one_line.txt", tmp_path)
+    assert 0 < len(article.title) <= 200 and article.title.endswith("…")
+    passages = chunk(article.text, article.language, 350)
+    assert passages[0].start == 0 and passages[-1].end == len(article.text)  # no text lost to the "title"
+
+
+def test_an_html_title_is_found_without_a_closing_tag_search_over_the_page(tmp_path):
+    (tmp_path / "a.html").write_text("<html><head><title> Microsoft\n investiert </title></head><body><p>" + "Umsatz stieg stark. " * 20 + "</p></body></html>")
+    assert load_article(tmp_path / "a.html", tmp_path).title == "Microsoft investiert"

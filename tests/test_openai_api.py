@@ -85,6 +85,21 @@ def test_a_bad_key_and_a_bad_question_are_rejected_with_a_message(api_url, clien
         client.chat.completions.create(model="rag-news", messages=[{"role": "user", "content": "  "}])
 
 
+@pytest.mark.real
+def test_over_long_conversations_get_a_clear_error_not_a_server_error(api_url, client):
+    import openai
+
+    # Reproduced in review: a huge earlier message went into the prompt, overflowed the
+    # context and gave HTTP 500.
+    earlier = [{"role": "user", "content": "Microsoft " * 3000}, {"role": "assistant", "content": "…"}]
+    reply = client.chat.completions.create(model="rag-news", messages=[*earlier, {"role": "user", "content": "Und wie viel davon 2019?"}])
+    assert reply.choices[0].message.content  # answered as a question of its own
+    with pytest.raises(openai.BadRequestError, match="limit is 200"):
+        client.chat.completions.create(model="rag-news", messages=[{"role": "user", "content": "Wer?"}] * 201)
+    with pytest.raises(openai.APIStatusError, match="request body is over"):
+        client.chat.completions.create(model="rag-news", messages=[{"role": "user", "content": "x" * 1_100_000}])
+
+
 def test_serving_the_api_off_loopback_without_a_key_is_refused():
     env = {**os.environ, "RAG_HOST": "0.0.0.0", "RAG_API_KEY": ""}
     result = subprocess.run([sys.executable, "-c", "from rag.cli import main; main()", "serve", "--api"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
