@@ -97,10 +97,14 @@ class LlamaGenerator:
         """The chat-templated prompt as tokens: the template's own markers as control tokens,
         every message's text as plain text, so that an article (or a question) containing
         "<|im_end|><|im_start|>system" cannot open a turn of its own."""
-        return [t for text, special in self._segments(messages, prefill) for t in self._tokenize(text, special)]
+        return self._join(self._segments(messages, prefill))
 
-    def _tokenize(self, text: str, special: bool) -> list[int]:
-        return self.llm.tokenize(text.encode(), add_bos=False, special=special) if text else []
+    def _join(self, segments: list[tuple[str, bool]]) -> list[int]:
+        tokens: list[int] = []
+        for text, special in segments:
+            if text:  # the first piece gets the BOS token when the model wants one, as a whole prompt would
+                tokens += self.llm.tokenize(text.encode(), add_bos=not tokens, special=special)
+        return tokens
 
     def _segments(self, messages: list[dict], prefill: str) -> list[tuple[str, bool]]:
         """The rendered prompt cut into (text, is template) pieces: the template is rendered with
@@ -116,8 +120,7 @@ class LlamaGenerator:
     def _fixed_prefix_tokens(self) -> list[int]:
         """The tokens every prompt starts with: the instructions, the worked examples and the
         opening of the question's turn. Worth evaluating once, ahead of time."""
-        segments = self._segments(prompt_messages([], "", "en"), "")
-        return [t for text, special in segments[:-2] for t in self._tokenize(text, special)]
+        return self._join(self._segments(prompt_messages([], "", "en"), "")[:-2])
 
     def _evaluate(self, tokens: list[int]) -> int:
         """Feed `tokens` into the context, reusing the cached fixed prefix; returns how many were reused.
