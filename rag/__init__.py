@@ -5,4 +5,13 @@ from rag.assistant import Assistant, Delta, QuestionError, Sources
 from rag.models import ModelError
 from rag.settings import Settings
 
-__all__ = ["Answer", "Assistant", "Citation", "Delta", "ModelError", "QuestionError", "Settings", "Sources"]
+__all__ = [
+    "Answer",
+    "Assistant",
+    "Citation",
+    "Delta",
+    "ModelError",
+    "QuestionError",
+    "Settings",
+    "Sources",
+]

@@ -28,7 +28,9 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     sources: list[Citation] = field(default_factory=list)  # every passage given to the model
-    trace: dict = field(default_factory=dict)  # how it was decided: p_answerable, answer_check, abstain_reason, …
+    trace: dict = field(
+        default_factory=dict
+    )  # how it was decided: p_answerable, answer_check, abstain_reason, …
 
 
 def clean_markers(text: str, valid: int) -> tuple[str, list[int]]:
@@ -73,29 +75,73 @@ class MarkerFilter:
         return self._drop_invalid(rest)
 
     def _drop_invalid(self, text: str) -> str:
-        return MARKER.sub(lambda m: m.group(0) if all(1 <= int(n) <= self.valid for n in re.findall(r"\d+", m.group(1))) else "", text)
+        return MARKER.sub(
+            lambda m: (
+                m.group(0)
+                if all(1 <= int(n) <= self.valid for n in re.findall(r"\d+", m.group(1)))
+                else ""
+            ),
+            text,
+        )
 
 
 # Words that carry no fact in the three answer languages: an answer made of these and the
 # question's own words ("Microsoft hat einen CFO [2].") does not answer.
-FILLER_WORDS = frozenset("""
-    a an the is are was were be been has have had do does did of to in on at by for with from as and or
-    it its this that these those there their they he she his her which who what when where how much many
-    about also not no yes only some than then so very more most each both all one
-    der die das den dem des ein eine einen einem einer eines ist sind war waren wird werden wurde wurden
-    hat haben hatte hatten im in am an auf aus bei mit von vom zu zum zur für über und oder als auch nicht
-    kein keine es er sie wir ihr sein seine ihre dass nach vor um bis seit wie was wer wo wann welche welcher
-    welches etwa rund insgesamt mehr davon dafür damit
-    le la les l un une des du de d au aux à en et ou est sont était ont a été il elle ils elles son sa ses
-    leur leurs ce cet cette ces qui que qu dans par pour sur avec plus environ près selon y se s pas ne
-""".split())
+FILLER_WORDS = frozenset(
+    """
+    a an the is are was were be been has have had do does did of to in on at by for with from as
+    and or it its this that these those there their they he she his her which who what when
+    where how much many about also not no yes only some than then so very more most each both
+    all one der die das den dem des ein eine einen einem einer eines ist sind war waren wird
+    werden wurde wurden hat haben hatte hatten im in am an auf aus bei mit von vom zu zum zur
+    für über und oder als auch nicht kein keine es er sie wir ihr sein seine ihre dass nach vor
+    um bis seit wie was wer wo wann welche welcher welches etwa rund insgesamt mehr davon dafür
+    damit le la les l un une des du de d au aux à en et ou est sont était ont a été il elle ils
+    elles son sa ses leur leurs ce cet cette ces qui que qu dans par pour sur avec plus environ
+    près selon y se s pas ne
+    """.split()
+)
 
 NUMBER_WORDS = {
-    "one": "1", "eins": "1", "eine": "1", "einer": "1", "einen": "1", "un": "1", "une": "1",
-    "two": "2", "zwei": "2", "deux": "2", "three": "3", "drei": "3", "trois": "3", "four": "4", "vier": "4",
-    "quatre": "4", "five": "5", "fünf": "5", "cinq": "5", "six": "6", "sechs": "6", "seven": "7", "sieben": "7",
-    "sept": "7", "eight": "8", "acht": "8", "huit": "8", "nine": "9", "neun": "9", "neuf": "9", "ten": "10",
-    "zehn": "10", "dix": "10", "eleven": "11", "elf": "11", "onze": "11", "twelve": "12", "zwölf": "12", "douze": "12",
+    "one": "1",
+    "eins": "1",
+    "eine": "1",
+    "einer": "1",
+    "einen": "1",
+    "un": "1",
+    "une": "1",
+    "two": "2",
+    "zwei": "2",
+    "deux": "2",
+    "three": "3",
+    "drei": "3",
+    "trois": "3",
+    "four": "4",
+    "vier": "4",
+    "quatre": "4",
+    "five": "5",
+    "fünf": "5",
+    "cinq": "5",
+    "six": "6",
+    "sechs": "6",
+    "seven": "7",
+    "sieben": "7",
+    "sept": "7",
+    "eight": "8",
+    "acht": "8",
+    "huit": "8",
+    "nine": "9",
+    "neun": "9",
+    "neuf": "9",
+    "ten": "10",
+    "zehn": "10",
+    "dix": "10",
+    "eleven": "11",
+    "elf": "11",
+    "onze": "11",
+    "twelve": "12",
+    "zwölf": "12",
+    "douze": "12",
 }
 
 NAME_ENDINGS = ("s", "es", "n", "ns")
@@ -130,7 +176,11 @@ class PassageTerms:
         if token[0].isdigit():
             return _number(token) in self.numbers
         word = token.lower()
-        forms = {word, *(word + end for end in NAME_ENDINGS), *(word[: -len(end)] for end in NAME_ENDINGS if word.endswith(end))}
+        forms = {
+            word,
+            *(word + end for end in NAME_ENDINGS),
+            *(word[: -len(end)] for end in NAME_ENDINGS if word.endswith(end)),
+        }
         return not forms.isdisjoint(self.words)
 
 
@@ -157,7 +207,9 @@ class FactCheck:
     def verdict(self) -> str:
         if not self.new_terms:
             return "no_fact"
-        if any(t[0].isdigit() for t in self.unsupported) or (self.unsupported and not self.supported):
+        if any(t[0].isdigit() for t in self.unsupported) or (
+            self.unsupported and not self.supported
+        ):
             return "unsupported"
         return "supported" if self.supported else "uncheckable"
 
@@ -168,7 +220,8 @@ class FactCheck:
 
 # The model's own ways of saying it found nothing: such an answer states no fact.
 REFUSAL = re.compile(
-    r"(don't|do not|does not|doesn't) (say|state|mention)|not (mentioned|stated|specified)|no information"
+    r"(don't|do not|does not|doesn't) (say|state|mention)|not (mentioned|stated|specified)|no "
+    r"information"
     r"|ne (le )?(disent|précisent|mentionnent) pas|pas (mentionné|précisé|indiqué)"
     r"|steht nichts|nicht (erwähnt|angegeben|genannt)|keine (Angabe|Information)",
     re.IGNORECASE,
@@ -178,12 +231,12 @@ REFUSAL = re.compile(
 def check_facts(answer_text: str, question: str, passages: PassageTerms) -> FactCheck:
     """Check the answer's numbers and names (capitalised words) against the passages.
 
-    >>> terms = PassageTerms(["Satya Nadella leitet eine Nachricht von CTO Kevin Scott an CFO Amy Hood weiter."])
+    >>> terms = PassageTerms(["Nadella leitet eine Nachricht von CTO Kevin Scott an CFO Amy Hood."])
     >>> check_facts("Microsoft hat einen CFO [2].", "Wer ist der CFO von Microsoft?", terms).verdict
     'no_fact'
     >>> check_facts("Die CFO ist Amy Hood [2].", "Wer ist der CFO von Microsoft?", terms).verdict
     'supported'
-    >>> check_facts("Anthropic was founded in 2015 [1].", "When was Anthropic founded?", terms).verdict
+    >>> check_facts("It was founded in 2015 [1].", "When was Anthropic founded?", terms).verdict
     'unsupported'
     >>> check_facts("The passages don't say.", "When was Anthropic founded?", terms).verdict
     'no_fact'
@@ -195,11 +248,18 @@ def check_facts(answer_text: str, question: str, passages: PassageTerms) -> Fact
     tokens = _TOKEN.findall(MARKER.sub(" ", answer_text.replace("'s ", " ")))
     for position, token in enumerate(tokens):
         word = token.lower()
-        if word in FILLER_WORDS or _stem(word) in asked or (len(word) < 2 and not token[0].isdigit()):
+        if (
+            word in FILLER_WORDS
+            or _stem(word) in asked
+            or (len(word) < 2 and not token[0].isdigit())
+        ):
             continue
         new.append(token)
-        # A capital opening the answer marks a name only when the next word has one too ("Satya Nadella").
-        named = token[0].isupper() and (position > 0 or (len(tokens) > 1 and tokens[1][0].isupper()))
+        # A capital opening the answer marks a name only when the next word has one too
+        # ("Satya Nadella").
+        named = token[0].isupper() and (
+            position > 0 or (len(tokens) > 1 and tokens[1][0].isupper())
+        )
         if token[0].isdigit() or named:
             (supported if passages.holds(token) else unsupported).append(token)
     return FactCheck(new, supported, unsupported)
@@ -222,13 +282,16 @@ class FactGuard:
         self.text += delta
         if self.released:
             return self._release()
-        complete = self.text[: max(self.text.rfind(" "), 0)]  # the last word may go on in the next delta
+        complete = self.text[
+            : max(self.text.rfind(" "), 0)
+        ]  # the last word may go on in the next delta
         check = check_facts(complete, self.question, self.passages)
         return self._release() if check.supported and not check.unsupported else ""
 
     def finish(self, last_delta: str = "") -> tuple[str, FactCheck]:
         """The text still held (with `last_delta`), and the check of the whole answer. `streamed`
-        tells whether part of it was given out before the end (then it stands, whatever the check says)."""
+        tells whether part of it was given out before the end (then it stands, whatever the
+        check says)."""
         self.streamed = self.released > 0
         self.text += last_delta
         return self._release(), check_facts(self.text, self.question, self.passages)
@@ -243,12 +306,12 @@ def _words(text: str) -> set[str]:
 
 
 def key_terms(text: str) -> set[str]:
-    """Numbers and longer words, lower-cased: what must stand in a passage that supports the text."""
+    """Numbers and longer words, lower-cased: what a passage supporting the text must hold."""
     return {w.lower() for w in re.findall(r"\d+(?:[.,]\d+)?|\w{4,}", MARKER.sub(" ", text))}
 
 
 def best_supporting(answer_text: str, passages: list[str]) -> int | None:
-    """1-based number of the passage sharing the most key terms with the answer (numbers count triple)."""
+    """1-based number of the passage sharing most key terms with the answer (numbers count 3x)."""
     best, best_score = None, 0
     for number, passage in enumerate(passages, start=1):
         score = _overlap(answer_text, passage)

@@ -13,7 +13,15 @@ from pathlib import Path
 
 from rag import models
 from rag.abstention import abstention_message, model_says_not_found, too_far
-from rag.answer import Answer, Citation, FactGuard, MarkerFilter, PassageTerms, best_supporting, clean_markers
+from rag.answer import (
+    Answer,
+    Citation,
+    FactGuard,
+    MarkerFilter,
+    PassageTerms,
+    best_supporting,
+    clean_markers,
+)
 from rag.corpus import ArticleError, decode, upload_name
 from rag.embedding import Embedder
 from rag.followup import standalone_query
@@ -54,27 +62,47 @@ def clean_question(question: str, max_chars: int) -> str:
     if not text:
         raise QuestionError("the question is empty")
     if len(text) > max_chars:
-        raise QuestionError(f"the question is {len(text)} characters long; the limit is {max_chars}")
+        raise QuestionError(
+            f"the question is {len(text)} characters long; the limit is {max_chars}"
+        )
     return text
 
 
 class Assistant:
     """Grounded, cited answers over a folder of articles.
 
-    >>> assistant = Assistant()                                            # doctest: +SKIP
+    >>> assistant = Assistant()  # doctest: +SKIP
     >>> answer = assistant.ask("Wie viel hat Microsoft in OpenAI investiert?")  # doctest: +SKIP
-    >>> answer.text, [c.source for c in answer.citations]                  # doctest: +SKIP
-    ('Microsoft hat in OpenAI mindestens 13 Milliarden Dollar investiert [1].', ['004_049a8fec8080a705.txt'])
+    >>> answer.text  # doctest: +SKIP
+    'Microsoft hat in OpenAI mindestens 13 Milliarden Dollar investiert [1].'
+    >>> [c.source for c in answer.citations]  # doctest: +SKIP
+    ['004_049a8fec8080a705.txt']
     """
 
-    def __init__(self, settings: Settings | None = None, *, show_progress: bool = True, load_generator: bool = True, build_index: bool = True, **overrides):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        show_progress: bool = True,
+        load_generator: bool = True,
+        build_index: bool = True,
+        **overrides,
+    ):
         base = settings or Settings()
         self.settings = Settings(**{**base.model_dump(), **overrides}) if overrides else base
         self.corpus = Path(self.settings.corpus).expanduser()
-        # Fail at start, not mid-answer: a missing model file here, an unreachable server when warming.
-        self._generator_source = self.settings.generator_url or models.generator_source(self.settings)
+        # Fail at start, not mid-answer: a missing model file here, an unreachable server
+        # when warming.
+        self._generator_source = self.settings.generator_url or models.generator_source(
+            self.settings
+        )
         self.embedder = Embedder(models.embedder_source(self.settings), self.settings.threads)
-        self.store = PassageStore(Path(self.settings.index).expanduser(), self.embedder.identity, self.settings.chunk_chars, self.settings.chroma_url)
+        self.store = PassageStore(
+            Path(self.settings.index).expanduser(),
+            self.embedder.identity,
+            self.settings.chunk_chars,
+            self.settings.chroma_url,
+        )
         self.retriever = Retriever(self.store, self.embedder, self.settings.bm25_weight)
         self._generator = None
         self._index_lock = threading.Lock()
@@ -91,26 +119,40 @@ class Assistant:
                 from rag.remote_generation import RemoteGenerator
 
                 s = self.settings
-                generator = RemoteGenerator(s.generator_url, s.generator_model, s.generator_api_key.get_secret_value(), s.generator_timeout)
+                generator = RemoteGenerator(
+                    s.generator_url,
+                    s.generator_model,
+                    s.generator_api_key.get_secret_value(),
+                    s.generator_timeout,
+                )
             else:
                 from rag.generation import LlamaGenerator
 
-                generator = LlamaGenerator(self._generator_source, self.settings.threads, self.settings.context_tokens)
+                generator = LlamaGenerator(
+                    self._generator_source, self.settings.threads, self.settings.context_tokens
+                )
             generator.warm()
             self._generator = generator
         return self._generator
 
     def index(self, document_embedder=None) -> IndexReport:
-        """Bring the index in line with the corpus folder: add new, re-embed changed, remove deleted.
-        `document_embedder` (see rag.distributed) embeds the passages on several processes or a cluster."""
+        """Bring the index in line with the corpus: add new, re-embed changed, remove deleted.
+
+        `document_embedder` (see rag.distributed) embeds the passages on several processes or a
+        cluster."""
         if not self.corpus.is_dir():
             raise FileNotFoundError(f"corpus folder not found: {self.corpus}")
         with self._index_lock:  # one build at a time; questions keep being answered meanwhile
-            return self.store.update(self.corpus, document_embedder or self.embedder, show_progress=self.show_progress)
+            return self.store.update(
+                self.corpus, document_embedder or self.embedder, show_progress=self.show_progress
+            )
 
     def articles(self) -> list[dict]:
         """The indexed articles: source, title, language, passages."""
-        return [{"source": source, **{k: entry[k] for k in ("title", "language", "passages")}} for source, entry in sorted(self.store.files.items())]
+        return [
+            {"source": source, **{k: entry[k] for k in ("title", "language", "passages")}}
+            for source, entry in sorted(self.store.files.items())
+        ]
 
     def add_article(self, name: str, data: bytes) -> IndexReport:
         """Save an uploaded article into the corpus folder (never outside it) and index it.
@@ -127,7 +169,10 @@ class Assistant:
         try:
             os.link(tmp, target)  # unlike a rename, fails rather than replace an existing file
         except FileExistsError:
-            raise ArticleError(f"{stored}: an article of that name is already in the corpus; remove it first, or rename the file to keep both") from None
+            raise ArticleError(
+                f"{stored}: an article of that name is already in the corpus; remove it first, or "
+                "rename the file to keep both"
+            ) from None
         finally:
             tmp.unlink(missing_ok=True)
         try:
@@ -137,7 +182,9 @@ class Assistant:
             raise
         if stored not in self.store.files:
             target.unlink(missing_ok=True)
-            reason = next((s.reason for s in report.skipped if s.source == stored), "it could not be indexed")
+            reason = next(
+                (s.reason for s in report.skipped if s.source == stored), "it could not be indexed"
+            )
             raise ArticleError(f"{stored}: {reason}")
         return report
 
@@ -159,7 +206,9 @@ class Assistant:
                 return event
         raise RuntimeError("the stream ended without an answer")
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Sources | Delta | Answer]:
+    def stream(
+        self, question: str, history: list[dict] | None = None
+    ) -> Iterator[Sources | Delta | Answer]:
         """Yield Sources first, then Delta text pieces, then the final Answer."""
         started = time.perf_counter()
         elapsed = lambda: round((time.perf_counter() - started) * 1000, 1)  # noqa: E731
@@ -173,7 +222,15 @@ class Assistant:
         generator = self.generator
         chosen = select_passages(hits, generator.count_tokens, self.settings.passage_token_budget)
         sources = [
-            Citation(i, h.passage.source, h.passage.title, h.passage.text, h.passage.start, h.passage.end, round(h.score, 4))
+            Citation(
+                i,
+                h.passage.source,
+                h.passage.title,
+                h.passage.text,
+                h.passage.start,
+                h.passage.end,
+                round(h.score, 4),
+            )
             for i, h in enumerate(chosen, start=1)
         ]
         yield Sources(sources, language, retrieve_ms)
@@ -206,7 +263,9 @@ class Assistant:
             prompt_tokens_reused=judgement.reused_tokens,
             prompt_tokens_read=judgement.read_tokens,
             # The passages, the question once and the template: all but the question asked ahead.
-            prompt_tokens_necessary=judgement.prompt_tokens - judgement.reused_tokens - generator.count_tokens(question_ahead(question)),
+            prompt_tokens_necessary=judgement.prompt_tokens
+            - judgement.reused_tokens
+            - generator.count_tokens(question_ahead(question)),
             prompt_ms=round(judgement.ms, 1),
         )
         if model_says_not_found(judgement.yes_no_margin, self.settings.min_yes_margin):
@@ -218,7 +277,11 @@ class Assistant:
         # not is held back and read again, from the prompt with the question after the passages
         # only; if that reading fails too, the assistant abstains rather than show it.
         facts = PassageTerms([c.text for c in sources])
-        second_reading = partial(generator.answer, messages(passages, question, language, earlier), self.settings.max_answer_tokens)
+        second_reading = partial(
+            generator.answer,
+            messages(passages, question, language, earlier),
+            self.settings.max_answer_tokens,
+        )
         completion_tokens, rejected = 0, []
         for start_answer in (reply.answer, second_reading):
             generation = start_answer()
@@ -235,7 +298,11 @@ class Assistant:
             if check.acceptable or guard.streamed:
                 break
             rejected.append({"text": "".join(raw), "verdict": check.verdict})
-        trace = {"answer_check": check.verdict + ("_shown" if guard.streamed and not check.acceptable else ""), "rejected_readings": rejected}
+        trace = {
+            "answer_check": check.verdict
+            + ("_shown" if guard.streamed and not check.acceptable else ""),
+            "rejected_readings": rejected,
+        }
         timings["completion_tokens"] = completion_tokens
         if not check.acceptable and not guard.streamed:
             yield from abstain(f"answer_{check.verdict}", trace)
@@ -247,14 +314,20 @@ class Assistant:
             yield Delta(held)
         text, cited = clean_markers("".join(raw), len(sources))
         if not cited and text and (supporting := best_supporting(text, [c.text for c in sources])):
-            # The small model often forgets its markers: cite the passage that holds the answer's terms.
+            # The small model often forgets its markers: cite the passage with the answer's terms.
             cited = [supporting]
             text = f"{text} [{supporting}]"
             yield Delta(f" [{supporting}]")
         stats = generation.stats
         timings.update(
             total_ms=elapsed(),
-            tokens_per_s=round(stats.completion_tokens / ((stats.total_ms - (stats.first_token_ms or 0)) / 1000), 1) if stats.completion_tokens > 1 else None,
+            tokens_per_s=round(
+                stats.completion_tokens / ((stats.total_ms - (stats.first_token_ms or 0)) / 1000), 1
+            )
+            if stats.completion_tokens > 1
+            else None,
         )
         by_marker = {c.marker: c for c in sources}
-        yield Answer(note + text, False, language, [by_marker[n] for n in cited], timings, sources, trace)
+        yield Answer(
+            note + text, False, language, [by_marker[n] for n in cited], timings, sources, trace
+        )

@@ -87,7 +87,12 @@ def chunk(text: str, language: str, max_chars: int, skip_first_line: bool = True
     first_line_end = text.find("\n")
     is_title = skip_first_line and 0 <= first_line_end <= MAX_TITLE_CHARS
     body_start = first_line_end + 1 if is_title else 0
-    spans = [piece for s, e in sentence_spans(text, language) if s >= body_start for piece in _split_long(s, e, text, max_chars)]
+    spans = [
+        piece
+        for s, e in sentence_spans(text, language)
+        if s >= body_start
+        for piece in _split_long(s, e, text, max_chars)
+    ]
     chunks, current = [], None
     for start, end in spans:
         if current and end - current[0] <= max_chars:

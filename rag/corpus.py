@@ -15,7 +15,9 @@ log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_ARTICLE_BYTES = 20 * 1024 * 1024  # a 20 MB article is a book; bigger files are refused, not held in memory
+MAX_ARTICLE_BYTES = (
+    20 * 1024 * 1024
+)  # a 20 MB article is a book; bigger files are refused, not held in memory
 METADATA_CHARS = 200_000
 
 
@@ -35,7 +37,9 @@ class Article:
 def decode(raw: bytes, name: str) -> str:
     """Text of a file: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252/Latin-1."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", errors="replace")  # a cut-off last byte must not lose the article
+        return raw.decode(
+            "utf-16", errors="replace"
+        )  # a cut-off last byte must not lose the article
     if b"\x00" in raw:
         raise ArticleError(f"{name}: binary content (NUL bytes), not an article")
     try:
@@ -79,11 +83,20 @@ def _html_to_text(html: str, name: str) -> tuple[str, str]:
     import trafilatura
 
     try:
-        body = trafilatura.extract(html, include_comments=False, include_tables=False, favor_recall=True) or ""
+        body = (
+            trafilatura.extract(
+                html, include_comments=False, include_tables=False, favor_recall=True
+            )
+            or ""
+        )
         # Metadata (title, date) stands near the top; read on a whole hostile page it took seconds.
         metadata = trafilatura.extract_metadata(html[:METADATA_CHARS])
-    except Exception as exc:  # a page the parser cannot take is one skipped file, not a failed build
-        raise ArticleError(f"{name}: the HTML cannot be parsed ({type(exc).__name__}: {exc})") from None
+    except (
+        Exception
+    ) as exc:  # a page the parser cannot take is one skipped file, not a failed build
+        raise ArticleError(
+            f"{name}: the HTML cannot be parsed ({type(exc).__name__}: {exc})"
+        ) from None
     title = (metadata.title if metadata and metadata.title else None) or _title_tag(html)
     return short_title(title), body
 
@@ -104,7 +117,10 @@ def load_article(path: Path, root: Path) -> Article:
     source = path.relative_to(root).as_posix()
     size = path.stat().st_size
     if size > MAX_ARTICLE_BYTES:
-        raise ArticleError(f"{source}: {size / 1e6:.1f} MB is over the {MAX_ARTICLE_BYTES // (1024 * 1024)} MB limit for one article; split it into smaller files")
+        raise ArticleError(
+            f"{source}: {size / 1e6:.1f} MB is over the {MAX_ARTICLE_BYTES // (1024 * 1024)} MB "
+            "limit for one article; split it into smaller files"
+        )
     raw = path.read_bytes()
     text = decode(raw, source)
     if path.suffix.lower() in (".html", ".htm"):
@@ -116,11 +132,21 @@ def load_article(path: Path, root: Path) -> Article:
         title = _first_line_title(text)
     if not text:
         raise ArticleError(f"{source}: no text")
-    return Article(source=source, title=title or source, text=text, language=detect_language(text[:2000]), sha256=hashlib.sha256(raw).hexdigest())
+    return Article(
+        source=source,
+        title=title or source,
+        text=text,
+        language=detect_language(text[:2000]),
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
 
 
 def article_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def file_hash(path: Path) -> str:
@@ -144,7 +170,9 @@ def upload_name(name: str, size: int) -> str:
     if Path(base).suffix.lower() not in ARTICLE_SUFFIXES:
         raise ArticleError(f"{base}: only {', '.join(ARTICLE_SUFFIXES)} articles can be added")
     if size > MAX_UPLOAD_BYTES:
-        raise ArticleError(f"{base}: {size / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit")
+        raise ArticleError(
+            f"{base}: {size / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit"
+        )
     if size == 0:
         raise ArticleError(f"{base}: the file is empty")
     return base

@@ -24,7 +24,9 @@ class ProcessPoolEmbedder:
     def encode_articles(self, items: list[Item]) -> list[np.ndarray]:
         pool = self.embedder.model.start_multi_process_pool(["cpu"] * self.processes)
         try:
-            return [self.embedder.encode_documents(texts, title, pool=pool) for texts, title in items]
+            return [
+                self.embedder.encode_documents(texts, title, pool=pool) for texts, title in items
+            ]
         finally:
             self.embedder.model.stop_multi_process_pool(pool)
 
@@ -40,7 +42,7 @@ class _EmbedActor:
         for title in dict.fromkeys(batch["title"]):
             positions = [i for i, t in enumerate(batch["title"]) if t == title]
             encoded = self.embedder.encode_documents([batch["text"][i] for i in positions], title)
-            rows += list(zip(positions, encoded))
+            rows += list(zip(positions, encoded, strict=True))
         vectors = np.stack([vector for _, vector in sorted(rows, key=lambda row: row[0])])
         return {"article": batch["article"], "position": batch["position"], "vector": vectors}
 
@@ -62,15 +64,29 @@ class RayEmbedder:
     def encode_articles(self, items: list[Item]) -> list[np.ndarray]:
         import ray
 
-        rows = [{"article": a, "position": p, "text": text, "title": title} for a, (texts, title) in enumerate(items) for p, text in enumerate(texts)]
-        embedded = ray.data.from_items(rows).map_batches(
-            _EmbedActor, fn_constructor_args=(self.embedder.source, self.threads), batch_size=8, batch_format="numpy",
-            concurrency=self.workers, num_cpus=1,
-        ).take_all()
+        rows = [
+            {"article": a, "position": p, "text": text, "title": title}
+            for a, (texts, title) in enumerate(items)
+            for p, text in enumerate(texts)
+        ]
+        embedded = (
+            ray.data.from_items(rows)
+            .map_batches(
+                _EmbedActor,
+                fn_constructor_args=(self.embedder.source, self.threads),
+                batch_size=8,
+                batch_format="numpy",
+                concurrency=self.workers,
+                num_cpus=1,
+            )
+            .take_all()
+        )
         vectors = [np.zeros((len(texts), 0), dtype=np.float32) for texts, _ in items]
         by_article: dict[int, dict[int, np.ndarray]] = {}
         for row in embedded:
-            by_article.setdefault(int(row["article"]), {})[int(row["position"])] = np.asarray(row["vector"], dtype=np.float32)
+            by_article.setdefault(int(row["article"]), {})[int(row["position"])] = np.asarray(
+                row["vector"], dtype=np.float32
+            )
         for a, (texts, _) in enumerate(items):
             if texts:
                 vectors[a] = np.stack([by_article[a][p] for p in range(len(texts))])

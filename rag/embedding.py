@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local folders only; a hub id needs the user to unset this
+os.environ.setdefault(
+    "HF_HUB_OFFLINE", "1"
+)  # local folders only; a hub id needs the user to unset this
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
@@ -29,12 +31,23 @@ class Embedder:
 
     def encode_query(self, question: str) -> np.ndarray:
         prompt_name = "query" if "query" in self.model.prompts else None
-        return self.model.encode(question, prompt_name=prompt_name, normalize_embeddings=True, convert_to_numpy=True)
+        return self.model.encode(
+            question, prompt_name=prompt_name, normalize_embeddings=True, convert_to_numpy=True
+        )
 
     def document_prompt(self, title: str) -> str:
         # EmbeddingGemma's document prompt has a title slot ("title: none | text: "): fill it in.
         return self.model.prompts.get("document", "").replace("title: none", f"title: {title}")
 
-    def encode_documents(self, texts: list[str], title: str, batch_size: int = 8, pool: dict | None = None) -> np.ndarray:
+    def encode_documents(
+        self, texts: list[str], title: str, batch_size: int = 8, pool: dict | None = None
+    ) -> np.ndarray:
         """`pool`: a sentence-transformers multi-process pool to spread the work over."""
-        return self.model.encode(texts, prompt=self.document_prompt(title), pool=pool, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        return self.model.encode(
+            texts,
+            prompt=self.document_prompt(title),
+            pool=pool,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )

@@ -51,34 +51,59 @@ def _fmt(value, share: bool = True) -> str:
 def summary_table(summary: dict, by_language: dict[str, dict]) -> str:
     """A Markdown table: one row per figure, columns all / per language."""
     languages = list(by_language)
-    lines = ["| figure | all | " + " | ".join(languages) + " |", "|---|---:|" + "---:|" * len(languages)]
+    lines = [
+        "| figure | all | " + " | ".join(languages) + " |",
+        "|---|---:|" + "---:|" * len(languages),
+    ]
     for key, label in HEADLINE:
         share = _is_share(key)
-        lines.append(f"| {label} | {_fmt(summary.get(key), share)} | " + " | ".join(_fmt(by_language[lang].get(key), share) for lang in languages) + " |")
+        lines.append(
+            f"| {label} | {_fmt(summary.get(key), share)} | "
+            + " | ".join(_fmt(by_language[lang].get(key), share) for lang in languages)
+            + " |"
+        )
     return "\n".join(lines)
 
 
 def _failure_block(o: Outcome) -> str:
-    expected = "abstain" if not o.gold.answerable else " or ".join(f"`{a}`" for a in o.gold.answers) + f" from {', '.join(o.gold.sources)}"
+    expected = (
+        "abstain"
+        if not o.gold.answerable
+        else " or ".join(f"`{a}`" for a in o.gold.answers) + f" from {', '.join(o.gold.sources)}"
+    )
     passages = "\n".join(f"  - {p[:300]}" for p in (o.retrieved_passages or []))
     return (
-        f"### {o.gold.id} ({o.gold.lang}, {o.gold.category})\n\n**Question:** {o.gold.question}\n\n**Expected:** {expected}\n\n"
-        f"**Answer given:** {o.text}{' (abstained)' if o.abstained else ''}\n\n**Cited:** {', '.join(o.cited_sources) or 'nothing'}\n\n"
+        f"### {o.gold.id} ({o.gold.lang}, {o.gold.category})\n\n**Question:** "
+        f"{o.gold.question}\n\n**Expected:** {expected}\n\n"
+        f"**Answer given:** {o.text}{' (abstained)' if o.abstained else ''}\n\n**Cited:** "
+        f"{', '.join(o.cited_sources) or 'nothing'}\n\n"
         f"**Retrieved passages:**\n{passages}\n"
     )
 
 
-def _plots(folder: Path, by_language: dict, by_category: dict, outcomes: list[Outcome]) -> list[str]:
+def _plots(
+    folder: Path, by_language: dict, by_category: dict, outcomes: list[Outcome]
+) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")  # no display, no network
     import matplotlib.pyplot as plt
 
     written = []
-    for name, groups in (("accuracy_by_language.png", by_language), ("accuracy_by_category.png", by_category)):
+    for name, groups in (
+        ("accuracy_by_language.png", by_language),
+        ("accuracy_by_category.png", by_category),
+    ):
         fig, ax = plt.subplots(figsize=(6, 3.2))
         labels = list(groups)
-        values = [(groups[g]["answer_accuracy"] if groups[g]["answer_accuracy"] is not None else groups[g]["abstention_recall"] or 0) for g in labels]
+        values = [
+            (
+                groups[g]["answer_accuracy"]
+                if groups[g]["answer_accuracy"] is not None
+                else groups[g]["abstention_recall"] or 0
+            )
+            for g in labels
+        ]
         ax.bar(labels, values, color="#3b6ea5")
         ax.set_ylim(0, 1)
         ax.set_ylabel("accuracy (abstention recall for unanswerable)")
@@ -88,7 +113,10 @@ def _plots(folder: Path, by_language: dict, by_category: dict, outcomes: list[Ou
         plt.close(fig)
         written.append(name)
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    series = {key: [o.timings.get(key) / 1000 for o in outcomes if o.timings.get(key) is not None] for key in ("sources_ms", "first_token_ms", "total_ms")}
+    series = {
+        key: [o.timings.get(key) / 1000 for o in outcomes if o.timings.get(key) is not None]
+        for key in ("sources_ms", "first_token_ms", "total_ms")
+    }
     ax.boxplot(list(series.values()), tick_labels=["sources", "first token", "total"])
     ax.set_ylabel("seconds")
     ax.set_title("latency per question")
@@ -98,7 +126,14 @@ def _plots(folder: Path, by_language: dict, by_category: dict, outcomes: list[Ou
     return written + ["latency.png"]
 
 
-def write_report(folder: Path, settings: dict, summary: dict, by_language: dict, by_category: dict, outcomes: list[Outcome]) -> Path:
+def write_report(
+    folder: Path,
+    settings: dict,
+    summary: dict,
+    by_language: dict,
+    by_category: dict,
+    outcomes: list[Outcome],
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     report = {
         "settings": settings,
@@ -108,12 +143,16 @@ def write_report(folder: Path, settings: dict, summary: dict, by_language: dict,
         "by_answer_kind": breakdown(outcomes, lambda o: answer_kind(o.gold)),
         "questions": [{**asdict(o), "correct": o.correct} for o in outcomes],
     }
-    (folder / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    (folder / "report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1, default=str)
+    )
     plots = _plots(folder, by_language, by_category, outcomes)
     failed = [o for o in outcomes if not o.correct]
     markdown = [
         "# Evaluation report\n",
-        f"{summary['questions']} questions. Settings: " + ", ".join(f"`{k}={v}`" for k, v in settings.items()) + "\n",
+        f"{summary['questions']} questions. Settings: "
+        + ", ".join(f"`{k}={v}`" for k, v in settings.items())
+        + "\n",
         "## Summary\n",
         summary_table(summary, by_language) + "\n",
         "## By category\n",
@@ -134,15 +173,26 @@ def compare(a: dict, b: dict) -> str:
     lines = ["| figure | A | B | B − A |", "|---|---:|---:|---:|"]
     for key, label in HEADLINE:
         va, vb = a["summary"].get(key), b["summary"].get(key)
-        diff = f"{vb - va:+.3g}" if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else "–"
-        lines.append(f"| {label} | {_fmt(va, _is_share(key))} | {_fmt(vb, _is_share(key))} | {diff} |")
-    changed = {k: (a["settings"].get(k), v) for k, v in b["settings"].items() if a["settings"].get(k) != v}
-    lines.append("\nSettings that differ: " + (", ".join(f"{k}: {x} → {y}" for k, (x, y) in changed.items()) or "none"))
+        diff = (
+            f"{vb - va:+.3g}"
+            if isinstance(va, (int, float)) and isinstance(vb, (int, float))
+            else "–"
+        )
+        lines.append(
+            f"| {label} | {_fmt(va, _is_share(key))} | {_fmt(vb, _is_share(key))} | {diff} |"
+        )
+    changed = {
+        k: (a["settings"].get(k), v) for k, v in b["settings"].items() if a["settings"].get(k) != v
+    }
+    lines.append(
+        "\nSettings that differ: "
+        + (", ".join(f"{k}: {x} → {y}" for k, (x, y) in changed.items()) or "none")
+    )
     return "\n".join(lines)
 
 
 def missed_thresholds(summary: dict, thresholds_file: Path) -> list[str]:
-    """Figures that miss eval/thresholds.toml: [minimum] keys must be at least, [maximum] at most."""
+    """Figures that miss eval/thresholds.toml ([minimum] keys: at least; [maximum]: at most)."""
     limits = tomllib.loads(thresholds_file.read_text())
     missed = []
     for key, floor in limits.get("minimum", {}).items():

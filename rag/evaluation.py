@@ -80,7 +80,9 @@ def language_ok(text: str, expected: str) -> bool:
 def _key_terms(sentence: str) -> set[str]:
     """Numbers and names: words with a capital letter that do not open the sentence."""
     words = re.findall(r"\d+(?:[.,]\d+)?|[^\W\d_][\w-]*", sentence)
-    names = {w for i, w in enumerate(words) if i > 0 and any(ch.isupper() for ch in w) and len(w) > 2}
+    names = {
+        w for i, w in enumerate(words) if i > 0 and any(ch.isupper() for ch in w) and len(w) > 2
+    }
     return {w.lower() for w in words if w[0].isdigit()} | {n.lower() for n in names}
 
 
@@ -89,7 +91,8 @@ def groundedness(text: str, cited_passages: list[str], question: str = "") -> fl
     already gives) all stand in the passages they cite; None for an answer with no such
     terms. A judge-free check against invention.
 
-    >>> groundedness("Microsoft investierte 13 Milliarden [1]. Satya Nadella lobte es [1].", ["Microsoft hat 13 Milliarden investiert."])
+    >>> answer = "Microsoft investierte 13 Milliarden [1]. Satya Nadella lobte es [1]."
+    >>> groundedness(answer, ["Microsoft hat 13 Milliarden investiert."])
     0.5
     """
     haystack = " ".join(cited_passages).lower()
@@ -141,7 +144,11 @@ def _percentile(values, q: float) -> float | None:
     values = sorted(v for v in values if v is not None)
     if not values:
         return None
-    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1) if len(values) > 1 else values[0]
+    return (
+        round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1)
+        if len(values) > 1
+        else values[0]
+    )
 
 
 def summarise(outcomes: list[Outcome]) -> dict:
@@ -154,13 +161,21 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "answer_accuracy": _mean(o.correct for o in answerable),
         "cited_source_correct": _mean(o.cited_source_correct for o in answered),
         "citation_precision": _mean(o.citation_precision for o in answered),
-        "citation_recall": _mean(bool(o.cited_sources) and any(s in o.cited_sources for s in o.gold.sources) for o in answered),
+        "citation_recall": _mean(
+            bool(o.cited_sources) and any(s in o.cited_sources for s in o.gold.sources)
+            for o in answered
+        ),
         "language_accuracy": _mean(o.language_ok for o in outcomes),
         "groundedness": _mean(o.grounded for o in answered),
         "abstention_recall": _mean(o.abstained for o in unanswerable),
         "false_abstention": _mean(o.abstained for o in answerable),
-        "recall_at_1": _mean(bool(o.retrieved_sources[:1]) and o.retrieved_sources[0] in o.gold.sources for o in answerable),
-        "recall_at_5": _mean(any(s in o.gold.sources for s in o.retrieved_sources[:5]) for o in answerable),
+        "recall_at_1": _mean(
+            bool(o.retrieved_sources[:1]) and o.retrieved_sources[0] in o.gold.sources
+            for o in answerable
+        ),
+        "recall_at_5": _mean(
+            any(s in o.gold.sources for s in o.retrieved_sources[:5]) for o in answerable
+        ),
         "mrr": _mean(reciprocal_rank(o.retrieved_sources, o.gold.sources) for o in answerable),
         "first_token_ms_p50": _percentile([o.timings.get("first_token_ms") for o in answered], 50),
         "first_token_ms_p95": _percentile([o.timings.get("first_token_ms") for o in answered], 95),
@@ -168,17 +183,31 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "total_ms_p95": _percentile([o.timings.get("total_ms") for o in outcomes], 95),
         "sources_ms_p50": _percentile([o.timings.get("sources_ms") for o in outcomes], 50),
         "sources_ms_p95": _percentile([o.timings.get("sources_ms") for o in outcomes], 95),
-        "prompt_tokens_p50": _percentile([o.timings.get("prompt_tokens") or None for o in answered], 50),
-        "prompt_tokens_reused_p50": _percentile([o.timings.get("prompt_tokens_reused") for o in answered], 50),
-        "completion_tokens_p50": _percentile([o.timings.get("completion_tokens") or None for o in answered], 50),
+        "prompt_tokens_p50": _percentile(
+            [o.timings.get("prompt_tokens") or None for o in answered], 50
+        ),
+        "prompt_tokens_reused_p50": _percentile(
+            [o.timings.get("prompt_tokens_reused") for o in answered], 50
+        ),
+        "completion_tokens_p50": _percentile(
+            [o.timings.get("completion_tokens") or None for o in answered], 50
+        ),
         "tokens_per_s_p50": _percentile([o.timings.get("tokens_per_s") for o in answered], 50),
-        "answers_read_again": _mean(bool((o.trace or {}).get("rejected_readings")) for o in outcomes if (o.trace or {}).get("answer_check")),
-        "abstained_by_answer_check": _mean(str(o.timings.get("abstain_reason", "")).startswith("answer_") for o in outcomes if (o.trace or {}).get("answer_check")),
+        "answers_read_again": _mean(
+            bool((o.trace or {}).get("rejected_readings"))
+            for o in outcomes
+            if (o.trace or {}).get("answer_check")
+        ),
+        "abstained_by_answer_check": _mean(
+            str(o.timings.get("abstain_reason", "")).startswith("answer_")
+            for o in outcomes
+            if (o.trace or {}).get("answer_check")
+        ),
     }
 
 
 def answer_kind(gold: GoldQuestion) -> str:
-    """"number" when an accepted answer has a digit (the questions where a passage often holds
+    """ "number" when an accepted answer has a digit (the questions where a passage often holds
     several figures), "unanswerable", or "name or phrase".
 
     >>> answer_kind(GoldQuestion("x", "en", "How many?", [r"550"], ["a.txt"], True))
@@ -212,7 +241,11 @@ def run_question(assistant, gold: GoldQuestion) -> Outcome:
         cited_sources=[c.source for c in answer.citations],
         retrieved_sources=[hit.passage.source for hit in retrieved],
         timings=answer.timings,
-        grounded=None if answer.abstained else groundedness(answer.text, [c.text for c in answer.citations], gold.question),
-        retrieved_passages=[f"{hit.passage.source} ({hit.score:.2f}): {hit.passage.text}" for hit in retrieved],
+        grounded=None
+        if answer.abstained
+        else groundedness(answer.text, [c.text for c in answer.citations], gold.question),
+        retrieved_passages=[
+            f"{hit.passage.source} ({hit.score:.2f}): {hit.passage.text}" for hit in retrieved
+        ],
         trace=answer.trace,
     )

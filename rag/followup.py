@@ -8,11 +8,24 @@ import re
 # that continue a conversation ("Und …", "And …", "Et …"). French subject pronouns are
 # left out: inversion puts them in plain questions ("Combien a-t-il investi ?").
 ANAPHORA = set(
-    """davon dafür darüber damit daran dazu dabei er ihm ihn diese dieser dieses dort damals
-    it its they them their those he she him her there then
-    lui leur cela ça celui celle ceux là alors""".split()
+    """
+    davon dafür darüber damit daran dazu dabei er ihm ihn diese dieser dieses dort damals it its
+    they them their those he she him her there then lui leur cela ça celui celle ceux là alors
+    """.split()
 )
-CONTINUATIONS = ("und ", "and ", "et ", "aber ", "but ", "mais ", "what about", "und was", "et pour", "und wie", "and how")
+CONTINUATIONS = (
+    "und ",
+    "and ",
+    "et ",
+    "aber ",
+    "but ",
+    "mais ",
+    "what about",
+    "und was",
+    "et pour",
+    "und wie",
+    "and how",
+)
 
 
 def needs_context(question: str) -> bool:
@@ -30,9 +43,10 @@ def previous_question(history: list[dict] | None, max_chars: int) -> str | None:
     """The last question asked before, if it is one that could be asked (up to `max_chars`):
     an over-long message, refused when it was sent, is not context for the next one.
 
-    >>> previous_question([{"role": "user", "content": "x" * 50}, {"role": "user", "content": " Wer? "}], 10)
+    >>> long, short = {"role": "user", "content": "x" * 50}, {"role": "user", "content": " Wer? "}
+    >>> previous_question([long, short], 10)
     'Wer?'
-    >>> previous_question([{"role": "user", "content": "x" * 50}], 10) is None
+    >>> previous_question([long], 10) is None
     True
     """
     for turn in reversed(history or []):
@@ -41,8 +55,10 @@ def previous_question(history: list[dict] | None, max_chars: int) -> str | None:
     return None
 
 
-def standalone_query(question: str, history: list[dict] | None, max_chars: int) -> tuple[str, str | None]:
-    """The query to retrieve with, and the earlier question it builds on (None for a plain question)."""
+def standalone_query(
+    question: str, history: list[dict] | None, max_chars: int
+) -> tuple[str, str | None]:
+    """The query to retrieve with, and the earlier question it builds on (None if none)."""
     earlier = previous_question(history, max_chars)
     if earlier and needs_context(question):
         return f"{earlier} {question}", earlier

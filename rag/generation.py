@@ -54,7 +54,7 @@ class Reply:
 
 def _common_prefix(a, b) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1
@@ -69,17 +69,36 @@ class LlamaGenerator:
         try:
             if ":" in source and not source.endswith(".gguf"):
                 repo, filename = source.split(":", 1)
-                self.llm = Llama.from_pretrained(repo, filename, n_ctx=context_tokens, n_threads=threads, n_threads_batch=threads, verbose=False)
+                self.llm = Llama.from_pretrained(
+                    repo,
+                    filename,
+                    n_ctx=context_tokens,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    verbose=False,
+                )
             else:
-                self.llm = Llama(source, n_ctx=context_tokens, n_threads=threads, n_threads_batch=threads, n_batch=512, verbose=False)
+                self.llm = Llama(
+                    source,
+                    n_ctx=context_tokens,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_batch=512,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"cannot load the generator {source}: {exc} (run `rag models`, or set RAG_GENERATOR to a valid GGUF file)") from None
+            raise ModelError(
+                f"cannot load the generator {source}: {exc} (run `rag models`, or set "
+                "RAG_GENERATOR to a valid GGUF file)"
+            ) from None
         template = self.llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise ModelError(f"{source} has no chat template; use an instruction-tuned GGUF")
         eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode(errors="ignore")
         self.formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token="")
-        self.stop = [s for s in self.formatter(messages=[{"role": "user", "content": ""}]).stop if s]
+        self.stop = [
+            s for s in self.formatter(messages=[{"role": "user", "content": ""}]).stop if s
+        ]
         self.yes_token = self.llm.tokenize(b" yes", add_bos=False)[0]
         self.no_token = self.llm.tokenize(b" no", add_bos=False)[0]
         self.lock = threading.Lock()  # llama.cpp serves one request at a time
@@ -102,7 +121,8 @@ class LlamaGenerator:
     def _join(self, segments: list[tuple[str, bool]]) -> list[int]:
         tokens: list[int] = []
         for text, special in segments:
-            if text:  # the first piece gets the BOS token when the model wants one, as a whole prompt would
+            # The first piece gets the BOS token when the model wants one, as a whole prompt would.
+            if text:
                 tokens += self.llm.tokenize(text.encode(), add_bos=not tokens, special=special)
         return tokens
 
@@ -114,8 +134,22 @@ class LlamaGenerator:
         if len(parts) != 2 * len(messages) + 1:
             # A template that changes the content it is given: fall back to plain text with
             # anything that reads as a control marker broken up.
-            return [(self.render([{**m, "content": break_control_markers(str(m["content"]))} for m in messages]) + prefill, True)]
-        return [(part, True) if k % 2 == 0 else (str(messages[int(part)]["content"]), False) for k, part in enumerate(parts)]
+            return [
+                (
+                    self.render(
+                        [
+                            {**m, "content": break_control_markers(str(m["content"]))}
+                            for m in messages
+                        ]
+                    )
+                    + prefill,
+                    True,
+                )
+            ]
+        return [
+            (part, True) if k % 2 == 0 else (str(messages[int(part)]["content"]), False)
+            for k, part in enumerate(parts)
+        ]
 
     def _fixed_prefix_tokens(self) -> list[int]:
         """The tokens every prompt starts with: the instructions, the worked examples and the
@@ -123,22 +157,26 @@ class LlamaGenerator:
         return self._join(self._segments(prompt_messages([], "", "en"), "")[:-2])
 
     def _evaluate(self, tokens: list[int]) -> int:
-        """Feed `tokens` into the context, reusing the cached fixed prefix; returns how many were reused.
+        """Feed `tokens` into the context, reusing the cached fixed prefix; return the reused count.
 
         Reuse stops at the fixed prefix even when the previous question's passages match
         further: llama.cpp's floating-point results depend on where a batch starts, so reusing
         more would make a question's judgement and answer depend on what was asked before it
         (a yes/no margin moved by up to 0.16). This way the same question gets the same answer."""
-        reused = min(_common_prefix(tokens, self.llm._input_ids.tolist()), len(tokens) - 1, self.prefix_tokens)
+        reused = min(
+            _common_prefix(tokens, self.llm._input_ids.tolist()),
+            len(tokens) - 1,
+            self.prefix_tokens,
+        )
         self.llm.n_tokens = reused
         self.llm.eval(tokens[reused:])
         return reused
 
     def judge(self, tokens: list[int]) -> Judgement:
-        """Evaluate the prompt `tokens` (which end where the model says yes or no) and read the logit of
-        " yes" minus that of " no": the model's own judgement as a number the application can
-        threshold (its argmax alone says yes far too often). The evaluated prompt stays in the
-        KV cache for the answer that follows, as far as the two prompts match."""
+        """Evaluate the prompt `tokens` (which end where the model says yes or no) and read the
+        logit of " yes" minus that of " no": the model's own judgement as a number the
+        application can threshold (its argmax alone says yes far too often). The evaluated
+        prompt stays in the KV cache for the answer that follows, as far as the prompts match."""
         with self.lock:
             started = time.perf_counter()
             reused = self._evaluate(tokens)
@@ -151,14 +189,21 @@ class LlamaGenerator:
         with self.lock:
             self._evaluate(self._fixed_prefix_tokens())
 
-    def start(self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None) -> Reply:
+    def start(
+        self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None
+    ) -> Reply:
         """Judge first (the prompt of `judge_messages`, default `messages`, up to "Found:"), then,
         if asked, answer `messages`, reusing from the KV cache what the two prompts share."""
         answer_tokens = self._tokens(messages, ANSWER_PREFILL)
         judge_tokens = self._tokens(judge_messages or messages, JUDGEMENT_PREFILL)
         judgement = self.judge(judge_tokens)
         # llama.cpp goes on from the judgement's tokens as far as the answer's prompt matches them.
-        read = len(judge_tokens) - judgement.reused_tokens + len(answer_tokens) - _common_prefix(answer_tokens, judge_tokens)
+        read = (
+            len(judge_tokens)
+            - judgement.reused_tokens
+            + len(answer_tokens)
+            - _common_prefix(answer_tokens, judge_tokens)
+        )
         judgement = replace(judgement, prompt_tokens=len(answer_tokens), read_tokens=read)
         return Reply(judgement, lambda: self.stream(answer_tokens, max_tokens))
 
@@ -174,7 +219,14 @@ class LlamaGenerator:
     def _run(self, tokens: list[int], max_tokens: int, stats: GenerationStats) -> Iterator[str]:
         with self.lock:
             started = time.perf_counter()
-            chunks = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.0, stop=self.stop, stream=True)
+            chunks = self.llm.create_completion(
+                tokens,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                repeat_penalty=1.0,
+                stop=self.stop,
+                stream=True,
+            )
             try:
                 for chunk in chunks:
                     choice = chunk["choices"][0]

@@ -1,4 +1,4 @@
-"""Language identification for articles and questions, with a model that ships inside the package."""
+"""Language identification for articles and questions, with a model shipped in the package."""
 
 from __future__ import annotations
 
@@ -11,15 +11,35 @@ from lingua import Language, LanguageDetectorBuilder
 # these cover the answer languages the assistant is tested in plus the common European
 # and Asian ones a user might try.
 CANDIDATES = (
-    Language.GERMAN, Language.FRENCH, Language.ENGLISH, Language.SPANISH, Language.ITALIAN,
-    Language.DUTCH, Language.PORTUGUESE, Language.POLISH, Language.RUSSIAN, Language.CHINESE,
-    Language.JAPANESE, Language.ARABIC, Language.TURKISH,
+    Language.GERMAN,
+    Language.FRENCH,
+    Language.ENGLISH,
+    Language.SPANISH,
+    Language.ITALIAN,
+    Language.DUTCH,
+    Language.PORTUGUESE,
+    Language.POLISH,
+    Language.RUSSIAN,
+    Language.CHINESE,
+    Language.JAPANESE,
+    Language.ARABIC,
+    Language.TURKISH,
 )
 
 NAMES = {
-    "de": "German", "fr": "French", "en": "English", "es": "Spanish", "it": "Italian", "nl": "Dutch",
-    "pt": "Portuguese", "pl": "Polish", "ru": "Russian", "zh": "Chinese", "ja": "Japanese",
-    "ar": "Arabic", "tr": "Turkish",
+    "de": "German",
+    "fr": "French",
+    "en": "English",
+    "es": "Spanish",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+    "pl": "Polish",
+    "ru": "Russian",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ar": "Arabic",
+    "tr": "Turkish",
 }
 
 
@@ -27,23 +47,41 @@ NAMES = {
 # "Sam Altman") mislead it. Function words of the three main languages decide first;
 # words shared between them ("was", "in", "a", "des") are left out on purpose.
 FUNCTION_WORDS = {
-    "de": set("""wie was wer wem wen wann wo woher wohin warum wieso weshalb welche welcher welches
-        wieviel viel viele hat haben hatte ist sind war waren wird werden wurde wurden der die das den dem
-        und oder nicht kein keine ein eine einen einem einer mit von für im auf zu sich dass bei aus nach
-        über gegen durch mehr auch noch davon dafür seit heißt gibt laut sagt sagte kann können welchen
-        wofür womit worüber wessen ihr sein seine ihre zum zur vom beim""".split()) - {"was"},
-    "fr": set("""que qui quoi quand où pourquoi comment combien quel quelle quels quelles est sont était
-        étaient le la les un une du et ou dans pour avec sur par ont ce cette ces il elle ils elles qu
-        se son sa ses pas été selon lequel laquelle auquel aux au y leur leurs fait dit entre""".split()),
-    "en": set("""what who whom whose when where why how which much many is are were the of and or on
-        for with to did does do has have had by about from it its that this according they their
-        there been be will would can could""".split()),
+    "de": set(
+        """
+        wie was wer wem wen wann wo woher wohin warum wieso weshalb welche welcher welches
+        wieviel viel viele hat haben hatte ist sind war waren wird werden wurde wurden der die
+        das den dem und oder nicht kein keine ein eine einen einem einer mit von für im auf zu
+        sich dass bei aus nach über gegen durch mehr auch noch davon dafür seit heißt gibt laut
+        sagt sagte kann können welchen wofür womit worüber wessen ihr sein seine ihre zum zur
+        vom beim
+        """.split()
+    )
+    - {"was"},
+    "fr": set(
+        """
+        que qui quoi quand où pourquoi comment combien quel quelle quels quelles est sont était
+        étaient le la les un une du et ou dans pour avec sur par ont ce cette ces il elle ils
+        elles qu se son sa ses pas été selon lequel laquelle auquel aux au y leur leurs fait dit
+        entre
+        """.split()
+    ),
+    "en": set(
+        """
+        what who whom whose when where why how which much many is are were the of and or on for
+        with to did does do has have had by about from it its that this according they their
+        there been be will would can could
+        """.split()
+    ),
 }
 
 
 def _function_word_vote(text: str) -> str | None:
     words = re.findall(r"\w+", text.lower())
-    hits = {code: sum(word in vocabulary for word in words) for code, vocabulary in FUNCTION_WORDS.items()}
+    hits = {
+        code: sum(word in vocabulary for word in words)
+        for code, vocabulary in FUNCTION_WORDS.items()
+    }
     best = max(hits, key=hits.get)
     runner_up = max(count for code, count in hits.items() if code != best)
     return best if hits[best] > runner_up else None
@@ -51,7 +89,9 @@ def _function_word_vote(text: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _detector():
-    return LanguageDetectorBuilder.from_languages(*CANDIDATES).with_preloaded_language_models().build()
+    return (
+        LanguageDetectorBuilder.from_languages(*CANDIDATES).with_preloaded_language_models().build()
+    )
 
 
 def detect_language(text: str, default: str = "en") -> str:

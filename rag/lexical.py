@@ -16,7 +16,7 @@ STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_GERMAN) | frozenset(ST
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased words without stopwords; no stemming (it varies by language and was not better)."""
+    """Lower-cased words without stopwords; no stemming (it varies by language)."""
     return [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]
 
 
@@ -51,5 +51,9 @@ class LexicalIndex:
         known = [t for t in tokens if self.retriever is not None and t in self.retriever.vocab_dict]
         if not known:
             return {}
-        docs, scores = self.retriever.retrieve([known], k=min(k, len(self.ids)), show_progress=False)
-        return {self.ids[int(d)]: float(s) for d, s in zip(docs[0], scores[0]) if s > 0}
+        docs, scores = self.retriever.retrieve(
+            [known], k=min(k, len(self.ids)), show_progress=False
+        )
+        return {
+            self.ids[int(d)]: float(s) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
+        }

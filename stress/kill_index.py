@@ -38,7 +38,11 @@ from rag.retrieval import Retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.store import PassageStore  # noqa: E402
 
-QUESTIONS = ["Wie viel hat Microsoft in OpenAI investiert?", "Qui a fondé DeepMind ?", "Who signed the staff letter?"]
+QUESTIONS = [
+    "Wie viel hat Microsoft in OpenAI investiert?",
+    "Qui a fondé DeepMind ?",
+    "Who signed the staff letter?",
+]
 
 
 def sha(path: Path) -> str:
@@ -55,14 +59,23 @@ class Corpus:
 
     def change(self, round_no: int) -> str:
         files = sorted(self.folder.iterdir())
-        action = self.rng.choice(["edit", "edit", "add", "remove"] if len(files) > 3 else ["edit", "add"])
+        action = self.rng.choice(
+            ["edit", "edit", "add", "remove"] if len(files) > 3 else ["edit", "add"]
+        )
         if action == "edit":
             target = self.rng.choice(files)
-            target.write_text(target.read_text(encoding="utf-8") + f"\nRunde {round_no}: ein neuer Absatz über Stresstests und Abstürze.", encoding="utf-8")
+            target.write_text(
+                target.read_text(encoding="utf-8")
+                + f"\nRunde {round_no}: ein neuer Absatz über Stresstests und Abstürze.",
+                encoding="utf-8",
+            )
         elif action == "add":
             source = self.rng.choice(self.seeds)
             target = self.folder / f"round {round_no} – {source.stem}.txt"
-            target.write_text(source.read_text(encoding="utf-8").replace(".", f" (Runde {round_no}).", 3), encoding="utf-8")
+            target.write_text(
+                source.read_text(encoding="utf-8").replace(".", f" (Runde {round_no}).", 3),
+                encoding="utf-8",
+            )
         else:
             target = self.rng.choice(files)
             target.unlink()
@@ -71,11 +84,21 @@ class Corpus:
         return f"{action} {target.name}"
 
 
-def run_index(corpus: Path, index: Path, kill_after: float | None, after_embedding_starts: bool = True) -> tuple[str, float, float | None]:
+def run_index(
+    corpus: Path, index: Path, kill_after: float | None, after_embedding_starts: bool = True
+) -> tuple[str, float, float | None]:
     """Run `rag index`; kill it `kill_after` seconds after it starts embedding (or after it
     starts, for a removal, which embeds nothing). Returns what happened, when, and how long
     start-up took (the time to the first embedding)."""
-    command = [sys.executable, "-c", "from rag.cli import main; main()", "index", str(corpus), "--index", str(index)]
+    command = [
+        sys.executable,
+        "-c",
+        "from rag.cli import main; main()",
+        "index",
+        str(corpus),
+        "--index",
+        str(index),
+    ]
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     embedding = threading.Event()
@@ -88,8 +111,17 @@ def run_index(corpus: Path, index: Path, kill_after: float | None, after_embeddi
     threading.Thread(target=watch, daemon=True).start()
     if kill_after is None:
         process.wait()
-        return ("completed" if process.returncode == 0 else f"failed ({process.returncode})"), time.monotonic() - started, None
-    while after_embedding_starts and process.poll() is None and not embedding.is_set() and time.monotonic() - started < 60:
+        return (
+            ("completed" if process.returncode == 0 else f"failed ({process.returncode})"),
+            time.monotonic() - started,
+            None,
+        )
+    while (
+        after_embedding_starts
+        and process.poll() is None
+        and not embedding.is_set()
+        and time.monotonic() - started < 60
+    ):
         time.sleep(0.05)
     startup = time.monotonic() - started if embedding.is_set() else None
     deadline = time.monotonic() + kill_after
@@ -99,7 +131,11 @@ def run_index(corpus: Path, index: Path, kill_after: float | None, after_embeddi
         return "finished first", time.monotonic() - started, startup
     process.send_signal(signal.SIGKILL)
     process.wait()
-    return f"killed {'embedding' if embedding.is_set() else 'before embedding'}", time.monotonic() - started, startup
+    return (
+        f"killed {'embedding' if embedding.is_set() else 'before embedding'}",
+        time.monotonic() - started,
+        startup,
+    )
 
 
 def open_store(index: Path, embedder: Embedder, chunk_chars: int) -> PassageStore:
@@ -118,9 +154,13 @@ def check(store: PassageStore, embedder: Embedder, corpus: Corpus) -> list[str]:
         if entry["sha256"] not in corpus.versions.get(source, set()):
             problems.append(f"{source}: a version that never existed")
         if per_file[source] != entry["passages"]:
-            problems.append(f"{source}: {per_file[source]} passages, the manifest says {entry['passages']}")
+            problems.append(
+                f"{source}: {per_file[source]} passages, the manifest says {entry['passages']}"
+            )
     if set(per_file) - set(store.files):
-        problems.append(f"passages of files not in the manifest: {sorted(set(per_file) - set(store.files))}")
+        problems.append(
+            f"passages of files not in the manifest: {sorted(set(per_file) - set(store.files))}"
+        )
     spans = Counter((p.source, p.start, p.end) for p in passages.values())
     if duplicates := [s for s, n in spans.items() if n > 1]:
         problems.append(f"{len(duplicates)} duplicated passages")
@@ -136,13 +176,21 @@ def final_check(store: PassageStore, folder: Path, chunk_chars: int) -> list[str
     on_disk = {p.name: sha(p) for p in folder.iterdir()}
     indexed = {source: entry["sha256"] for source, entry in store.files.items()}
     if indexed != on_disk:
-        problems.append(f"index differs from the corpus: {sorted(set(indexed.items()) ^ set(on_disk.items()))}")
-    expected = sum(len(chunk(load_article(folder / name, folder).text, "de", chunk_chars)) for name in on_disk)
+        problems.append(
+            f"index differs from the corpus: {sorted(set(indexed.items()) ^ set(on_disk.items()))}"
+        )
+    expected = sum(
+        len(chunk(load_article(folder / name, folder).text, "de", chunk_chars)) for name in on_disk
+    )
     if len(store.passages()) != store.collection.count():
-        problems.append(f"{store.collection.count() - len(store.passages())} stale passages left in Chroma")
+        problems.append(
+            f"{store.collection.count() - len(store.passages())} stale passages left in Chroma"
+        )
     if sorted(store.lexical().ids) != sorted(store.passages()):
         problems.append("BM25 does not hold the same passages")
-    if abs(len(store.passages()) - expected) > len(on_disk):  # chunking depends a little on the detected language
+    if abs(len(store.passages()) - expected) > len(
+        on_disk
+    ):  # chunking depends a little on the detected language
         problems.append(f"{len(store.passages())} passages, about {expected} expected")
     return problems
 
@@ -150,8 +198,15 @@ def final_check(store: PassageStore, folder: Path, chunk_chars: int) -> list[str
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=None, help="random seed (printed, to repeat a run)")
-    parser.add_argument("--max-delay", type=float, default=4.0, help="latest kill, in seconds after embedding starts")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="random seed (printed, to repeat a run)"
+    )
+    parser.add_argument(
+        "--max-delay",
+        type=float,
+        default=4.0,
+        help="latest kill, in seconds after embedding starts",
+    )
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -169,20 +224,36 @@ def main() -> int:
         for round_no in range(1, args.rounds + 1):
             change = corpus.change(round_no)
             if change.startswith("remove"):  # nothing to embed: aim at the moment start-up ends
-                outcome, seconds, _ = run_index(corpus.folder, index, rng.uniform(0.8, 1.2) * startup, after_embedding_starts=False)
+                outcome, seconds, _ = run_index(
+                    corpus.folder,
+                    index,
+                    rng.uniform(0.8, 1.2) * startup,
+                    after_embedding_starts=False,
+                )
             else:
-                outcome, seconds, measured = run_index(corpus.folder, index, rng.uniform(0, args.max_delay))
+                outcome, seconds, measured = run_index(
+                    corpus.folder, index, rng.uniform(0, args.max_delay)
+                )
                 startup = measured or startup
             store = open_store(index, embedder, settings.chunk_chars)
             problems = check(store, embedder, corpus)
             failures += bool(problems)
-            print(f"{round_no:>5}  {change[:58]:<58} {outcome:<22} {seconds:>5.1f}  {len(store.passages()):>8}  {'; '.join(problems) or 'ok'}", flush=True)
+            print(
+                f"{round_no:>5}  {change[:58]:<58} {outcome:<22} {seconds:>5.1f}  "
+                f"{len(store.passages()):>8}  {'; '.join(problems) or 'ok'}",
+                flush=True,
+            )
         outcome, seconds, _ = run_index(corpus.folder, index, None)
         store = open_store(index, embedder, settings.chunk_chars)
         problems = [] if outcome == "completed" else [outcome]
-        problems += check(store, embedder, corpus) + final_check(store, corpus.folder, settings.chunk_chars)
+        problems += check(store, embedder, corpus) + final_check(
+            store, corpus.folder, settings.chunk_chars
+        )
         failures += bool(problems)
-        print(f"final  {'rag index to completion':<58} {outcome:<22} {seconds:>5.1f}  {len(store.passages()):>8}  {'; '.join(problems) or 'ok'}")
+        print(
+            f"final  {'rag index to completion':<58} {outcome:<22} {seconds:>5.1f}  "
+            f"{len(store.passages()):>8}  {'; '.join(problems) or 'ok'}"
+        )
     print("FAILED" if failures else "all rounds ok")
     return 1 if failures else 0
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -97,7 +96,9 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=300, help="how long clients keep sending new questions")
+    parser.add_argument(
+        "--seconds", type=float, default=300, help="how long clients keep sending new questions"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="load-") as work:
@@ -111,7 +112,10 @@ def main() -> int:
             start_rss = rss_mb(process.pid)
             started = time.time()
             deadline = started + args.seconds
-            clients = [threading.Thread(target=client_loop, args=(url, n, deadline, tally)) for n in range(args.clients)]
+            clients = [
+                threading.Thread(target=client_loop, args=(url, n, deadline, tally))
+                for n in range(args.clients)
+            ]
             for thread in clients:
                 thread.start()
             while any(t.is_alive() for t in clients):
@@ -132,10 +136,22 @@ def main() -> int:
     third = max(1, len(samples) // 3)
     first, last = max(r for _, r in samples[:third]), max(r for _, r in samples[-third:])
     growth = (last - first) / first
-    print(f"clients {args.clients}, sending for {args.seconds:.0f} s, all answered after {elapsed:.0f} s")
-    print(f"requests {tally.sent}  answered {answered}  errors {len(tally.errors)}  lost {lost}  shown a queue position {tally.queued_with_position}")
-    print(f"latency p50 {percentile(tally.latencies, 0.5):.1f} s  p95 {percentile(tally.latencies, 0.95):.1f} s  (waiting in the queue included)")
-    print(f"server RSS at start {start_rss:.0f} MB  peak {max(r for _, r in samples):.0f} MB  first third {first:.0f} MB  last third {last:.0f} MB  growth {growth:+.1%}")
+    print(
+        f"clients {args.clients}, sending for {args.seconds:.0f} s, all answered after "
+        f"{elapsed:.0f} s"
+    )
+    print(
+        f"requests {tally.sent}  answered {answered}  errors {len(tally.errors)}  lost {lost}  "
+        f"shown a queue position {tally.queued_with_position}"
+    )
+    print(
+        f"latency p50 {percentile(tally.latencies, 0.5):.1f} s  p95 "
+        f"{percentile(tally.latencies, 0.95):.1f} s  (waiting in the queue included)"
+    )
+    print(
+        f"server RSS at start {start_rss:.0f} MB  peak {max(r for _, r in samples):.0f} MB  first "
+        f"third {first:.0f} MB  last third {last:.0f} MB  growth {growth:+.1%}"
+    )
     for error in tally.errors[:10]:
         print("  error:", error)
     bad = tally.errors or lost or (elapsed >= 120 and growth > 0.15)

@@ -1,4 +1,11 @@
-from rag.answer import FactGuard, MarkerFilter, PassageTerms, best_supporting, check_facts, clean_markers
+from rag.answer import (
+    FactGuard,
+    MarkerFilter,
+    PassageTerms,
+    best_supporting,
+    check_facts,
+    clean_markers,
+)
 
 
 def test_markers_pointing_at_nothing_are_removed():
@@ -30,15 +37,22 @@ def test_stream_filter_releases_a_bracket_that_is_not_a_marker():
 
 
 def test_best_supporting_passage_shares_the_answers_numbers_and_names():
-    passages = ["Microsoft investierte 1 Milliarde Dollar.", "Es wurden 13 Milliarden Dollar investiert."]
+    passages = [
+        "Microsoft investierte 1 Milliarde Dollar.",
+        "Es wurden 13 Milliarden Dollar investiert.",
+    ]
     assert best_supporting("Microsoft hat 13 Milliarden investiert.", passages) == 2
     assert best_supporting("Ja.", passages) is None
 
 
-PASSAGES = PassageTerms([
-    "In einem E-Mail-Thread leitet Microsoft-CEO Satya Nadella eine Nachricht von CTO Kevin Scott an CFO Amy Hood weiter.",
-    "Amazon, Microsoft und Google kommen zusammen auf 31%, 24% bzw. 11% des globalen Cloud-Infrastrukturmarktes.",
-])
+PASSAGES = PassageTerms(
+    [
+        "In einem E-Mail-Thread leitet Microsoft-CEO Satya Nadella eine Nachricht von CTO Kevin "
+        "Scott an CFO Amy Hood weiter.",
+        "Amazon, Microsoft und Google kommen zusammen auf 31%, 24% bzw. 11% des globalen "
+        "Cloud-Infrastrukturmarktes.",
+    ]
+)
 
 
 def stream_through(guard: FactGuard, deltas: list[str]) -> tuple[list[str], str]:
@@ -69,13 +83,20 @@ def test_a_figure_no_passage_holds_is_unsupported_and_never_released():
 
 
 def test_a_translated_fact_without_numbers_or_names_is_accepted_when_the_answer_ends():
-    check = check_facts("the colours were black and yellow [1].", "What colours did the logo have?", PASSAGES)
+    check = check_facts(
+        "the colours were black and yellow [1].", "What colours did the logo have?", PASSAGES
+    )
     assert check.verdict == "uncheckable" and check.acceptable
 
 
 def test_numbers_match_across_separators_and_small_number_words():
     terms = PassageTerms(["Es waren 13.000 Menschen und eine Milliarde Dollar."])
-    assert terms.holds("13,000") and terms.holds("13000") and terms.holds("1") and not terms.holds("130")
+    assert (
+        terms.holds("13,000")
+        and terms.holds("13000")
+        and terms.holds("1")
+        and not terms.holds("130")
+    )
 
 
 def test_a_name_must_stand_whole_in_a_passage_not_as_a_stem():

@@ -16,7 +16,10 @@ def test_passages_point_back_into_the_article_text():
 def test_passages_are_whole_sentences_in_order_and_skip_the_title():
     text = "Der Titel\nErster Satz hier. Zweiter Satz folgt. Dritter Satz ist das.\nNeuer Absatz."
     passages = chunk(text, "de", max_chars=40)
-    assert [p.text for p in passages] == ["Erster Satz hier. Zweiter Satz folgt.", "Dritter Satz ist das.\nNeuer Absatz."]
+    assert [p.text for p in passages] == [
+        "Erster Satz hier. Zweiter Satz folgt.",
+        "Dritter Satz ist das.\nNeuer Absatz.",
+    ]
     assert all(p.start > len("Der Titel") for p in passages)
     assert [p.start for p in passages] == sorted(p.start for p in passages)
 
@@ -43,7 +46,9 @@ def test_abbreviations_do_not_end_a_sentence():
 
 def test_a_very_long_line_is_segmented_in_windows_without_losing_a_sentence():
     # pysbd slows down faster than linearly on one long line; it gets a few KB at a time.
-    sentences = [f"Satz Nummer {i} handelt von Dr. Meier und dem Thema {i * 7}." for i in range(400)]
+    sentences = [
+        f"Satz Nummer {i} handelt von Dr. Meier und dem Thema {i * 7}." for i in range(400)
+    ]
     text = "Titel\n" + " ".join(sentences)
     passages = chunk(text, "de", max_chars=350)
     assert all(text[p.start : p.end] == p.text and len(p.text) <= 350 for p in passages)

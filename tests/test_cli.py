@@ -9,10 +9,18 @@ import pytest
 def rag(*args, env=None):
     import os
 
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("question,reason", [("", "empty"), ("   \u200b ", "empty"), ("x" * 2001, "limit is 2000")])
+@pytest.mark.parametrize(
+    "question,reason", [("", "empty"), ("   \u200b ", "empty"), ("x" * 2001, "limit is 2000")]
+)
 def test_bad_questions_exit_2_with_one_line(question, reason):
     result = rag("ask", question)
     assert result.returncode == 2

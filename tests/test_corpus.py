@@ -30,14 +30,21 @@ def test_txt_and_md_titles_come_from_the_first_line(tmp_path):
 def test_html_is_reduced_to_text_with_the_title_tag(tmp_path):
     html = (
         "<html><head><title>Microsoft investiert</title><script>alert(1)</script></head><body>"
-        "<nav>Menü</nav><article><h1>Microsoft investiert</h1><p>Microsoft hat mindestens 13 Milliarden Dollar "
-        "in OpenAI investiert, das Unternehmen hinter ChatGPT. Das berichtet die Zeitung am Montag.</p>"
-        "<p>Die Partnerschaft begann im Jahr 2019 mit einer Milliarde Dollar.</p></article></body></html>"
+        "<nav>Menü</nav><article><h1>Microsoft investiert</h1><p>Microsoft hat mindestens 13 "
+        "Milliarden Dollar "
+        "in OpenAI investiert, das Unternehmen hinter ChatGPT. Das berichtet die Zeitung am "
+        "Montag.</p>"
+        "<p>Die Partnerschaft begann im Jahr 2019 mit einer Milliarde "
+        "Dollar.</p></article></body></html>"
     )
     (tmp_path / "n.html").write_text(html, encoding="utf-8")
     article = load_article(tmp_path / "n.html", tmp_path)
     assert article.title == "Microsoft investiert"
-    assert "13 Milliarden" in article.text and "<p>" not in article.text and "alert" not in article.text
+    assert (
+        "13 Milliarden" in article.text
+        and "<p>" not in article.text
+        and "alert" not in article.text
+    )
     assert article.language == "de"
 
 
@@ -51,7 +58,12 @@ def test_only_article_files_are_listed(tmp_path):
     for name in ["a.txt", "b.md", "c.html", "d.pdf", ".hidden.txt", "sub/e.txt"]:
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("x")
-    assert [p.relative_to(tmp_path).as_posix() for p in article_files(tmp_path)] == ["a.txt", "b.md", "c.html", "sub/e.txt"]
+    assert [p.relative_to(tmp_path).as_posix() for p in article_files(tmp_path)] == [
+        "a.txt",
+        "b.md",
+        "c.html",
+        "sub/e.txt",
+    ]
 
 
 def test_content_hash_is_of_the_bytes(corpus):
@@ -85,7 +97,9 @@ FIVE_MB = 5 * 1024 * 1024
 HOSTILE_HTML = {
     "unclosed_titles.html": "<html><head>" + "<title>" * (FIVE_MB // 7),
     "deep_nesting.html": "<html><body>" + "<div>" * (FIVE_MB // 5) + "Text",
-    "giant_attribute.html": '<html><body><p title="' + "a" * (FIVE_MB - 60) + '">Umsatz stieg.</p></body></html>',
+    "giant_attribute.html": '<html><body><p title="'
+    + "a" * (FIVE_MB - 60)
+    + '">Umsatz stieg.</p></body></html>',
     "million_entities.html": "<html><body><p>" + "&amp;" * 1_000_000 + "</p></body></html>",
 }
 
@@ -117,9 +131,15 @@ def test_a_file_without_line_breaks_gets_a_short_title_and_keeps_all_its_text(tm
     article = load_article(tmp_path / "one_line.txt", tmp_path)
     assert 0 < len(article.title) <= 200 and article.title.endswith("…")
     passages = chunk(article.text, article.language, 350)
-    assert passages[0].start == 0 and passages[-1].end == len(article.text)  # no text lost to the "title"
+    assert passages[0].start == 0 and passages[-1].end == len(
+        article.text
+    )  # no text lost to the "title"
 
 
 def test_an_html_title_is_found_without_a_closing_tag_search_over_the_page(tmp_path):
-    (tmp_path / "a.html").write_text("<html><head><title> Microsoft\n investiert </title></head><body><p>" + "Umsatz stieg stark. " * 20 + "</p></body></html>")
+    (tmp_path / "a.html").write_text(
+        "<html><head><title> Microsoft\n investiert </title></head><body><p>"
+        + "Umsatz stieg stark. " * 20
+        + "</p></body></html>"
+    )
     assert load_article(tmp_path / "a.html", tmp_path).title == "Microsoft investiert"

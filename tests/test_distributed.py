@@ -16,6 +16,7 @@ from tests.conftest import REPO, copy_of_seeds
 
 pytestmark = pytest.mark.real
 
+
 @pytest.fixture(scope="module")
 def embedder():
     return Embedder(embedder_source(Settings()), 2)
@@ -30,7 +31,9 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def local_index(tmp_path_factory, corpus, embedder):
     folder = tmp_path_factory.mktemp("local-index")
-    PassageStore(folder, embedder.identity, Settings().chunk_chars).update(corpus, embedder, show_progress=False)
+    PassageStore(folder, embedder.identity, Settings().chunk_chars).update(
+        corpus, embedder, show_progress=False
+    )
     return folder
 
 
@@ -40,11 +43,20 @@ def stored(folder: Path, embedder) -> dict[str, np.ndarray]:
     SharedSystemClient.clear_system_cache()
     store = PassageStore(folder, embedder.identity, Settings().chunk_chars)
     vectors = store._vectors()
-    return dict(zip(vectors.ids, vectors.matrix))
+    return dict(zip(vectors.ids, vectors.matrix, strict=True))
 
 
 def index_with(corpus: Path, folder: Path, *options: str) -> None:
-    command = [sys.executable, "-c", "from rag.cli import main; main()", "index", str(corpus), "--index", str(folder), *options]
+    command = [
+        sys.executable,
+        "-c",
+        "from rag.cli import main; main()",
+        "index",
+        str(corpus),
+        "--index",
+        str(folder),
+        *options,
+    ]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "5 added" in result.stdout
@@ -56,7 +68,9 @@ def assert_same_index(folder: Path, local_index: Path, embedder) -> None:
     assert max(float(np.abs(got[i] - expected[i]).max()) for i in expected) < 1e-4
 
 
-def test_a_ray_head_node_with_two_workers_builds_the_same_index(tmp_path, corpus, local_index, embedder):
+def test_a_ray_head_node_with_two_workers_builds_the_same_index(
+    tmp_path, corpus, local_index, embedder
+):
     # A head node started in the indexing process: `ray start --head` here hands out an
     # address (the container's 192.0.2.2) that its own clients then fail to join.
     index_with(corpus, tmp_path / "ray-index", "--ray", "local", "--workers", "2")

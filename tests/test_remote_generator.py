@@ -18,8 +18,21 @@ pytestmark = pytest.mark.real
 
 def start_model_server(log_path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", generator_source(Settings()), "--host", "127.0.0.1",
-               "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        generator_source(Settings()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--n_threads",
+        "2",
+    ]
     url = f"http://127.0.0.1:{port}/v1"
     return serve_or_fail(command, f"{url}/models", log_path, 120), url
 
@@ -39,7 +52,9 @@ def remote(workspace, tmp_path_factory):
 
 
 def test_a_streamed_answer_from_the_server_is_cited_and_timed(remote):
-    events = list(remote.stream("What share of the global cloud infrastructure market does Amazon hold?"))
+    events = list(
+        remote.stream("What share of the global cloud infrastructure market does Amazon hold?")
+    )
     assert isinstance(events[0], Sources)
     deltas = [e for e in events if isinstance(e, Delta)]
     answer = events[-1]
@@ -51,7 +66,11 @@ def test_a_streamed_answer_from_the_server_is_cited_and_timed(remote):
     assert "31%" in answer.citations[0].text
     assert "".join(d.text for d in deltas) == answer.text
     timings = answer.timings
-    assert timings["yes_no_margin"] > 0.5 and timings["completion_tokens"] > 3 and timings["prompt_tokens"] > 100
+    assert (
+        timings["yes_no_margin"] > 0.5
+        and timings["completion_tokens"] > 3
+        and timings["prompt_tokens"] > 100
+    )
     assert timings["sources_ms"] <= timings["first_token_ms"] <= timings["total_ms"]
 
 
@@ -63,14 +82,21 @@ def test_the_server_judgement_abstains_like_the_in_process_one(remote):
 def test_an_unreachable_server_is_a_clear_error_at_start(workspace):
     corpus, index = workspace
     with pytest.raises(GeneratorUnavailable, match=r"not reachable.*RAG_GENERATOR_URL"):
-        Assistant(Settings(corpus=corpus, index=index, generator_url=f"http://127.0.0.1:{free_port()}/v1"), show_progress=False)
+        Assistant(
+            Settings(
+                corpus=corpus, index=index, generator_url=f"http://127.0.0.1:{free_port()}/v1"
+            ),
+            show_progress=False,
+        )
 
 
 def test_a_server_stopped_mid_answer_is_a_clear_error(workspace, tmp_path):
     process, url = start_model_server(tmp_path / "server.log")
     corpus, index = workspace
     try:
-        assistant = Assistant(Settings(corpus=corpus, index=index, generator_url=url), show_progress=False)
+        assistant = Assistant(
+            Settings(corpus=corpus, index=index, generator_url=url), show_progress=False
+        )
         stream = assistant.stream("Wie viel hat Microsoft insgesamt in OpenAI investiert?")
         next(event for event in stream if isinstance(event, Delta))
         process.send_signal(signal.SIGKILL)

@@ -4,11 +4,15 @@ from rag.retrieval import fuse
 
 
 def test_dense_only_keeps_the_dense_order():
-    assert [pid for pid, _ in fuse({"a": 0.9, "b": 0.7, "c": 0.1}, {"c": 9.0}, bm25_weight=0.0)] == ["a", "b"]
+    assert [
+        pid for pid, _ in fuse({"a": 0.9, "b": 0.7, "c": 0.1}, {"c": 9.0}, bm25_weight=0.0)
+    ] == ["a", "b"]
 
 
 def test_bm25_only_keeps_the_bm25_order():
-    assert [pid for pid, _ in fuse({"a": 0.9}, {"c": 9.0, "b": 3.0, "d": 1.0}, bm25_weight=1.0)] == ["c", "b"]
+    assert [
+        pid for pid, _ in fuse({"a": 0.9}, {"c": 9.0, "b": 3.0, "d": 1.0}, bm25_weight=1.0)
+    ] == ["c", "b"]
 
 
 def test_a_passage_found_by_both_can_beat_one_found_by_dense_alone():

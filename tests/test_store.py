@@ -14,11 +14,20 @@ def open_store(tmp_path, embedder, chunk_chars=600):
 
 
 def test_a_second_run_skips_unchanged_files_and_keeps_the_count(tmp_path, corpus, hashing_embedder):
-    first = open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False)
+    first = open_store(tmp_path, hashing_embedder).update(
+        corpus, hashing_embedder, show_progress=False
+    )
     assert len(first.added) == 5 and first.passages > 30
     embedded = hashing_embedder.calls
-    second = open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False)
-    assert (second.added, second.updated, second.unchanged, second.passages) == ([], [], 5, first.passages)
+    second = open_store(tmp_path, hashing_embedder).update(
+        corpus, hashing_embedder, show_progress=False
+    )
+    assert (second.added, second.updated, second.unchanged, second.passages) == (
+        [],
+        [],
+        5,
+        first.passages,
+    )
     assert hashing_embedder.calls == embedded  # nothing re-embedded
 
 
@@ -26,10 +35,15 @@ def test_changed_files_are_re_embedded_and_deleted_ones_removed(tmp_path, corpus
     store = open_store(tmp_path, hashing_embedder)
     before = store.update(corpus, hashing_embedder, show_progress=False).passages
     changed = corpus / "003_94838c7e088f3b72.txt"
-    changed.write_text(changed.read_text(encoding="utf-8") + "\nEin neuer Satz über Zebras im Zoo.", encoding="utf-8")
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nEin neuer Satz über Zebras im Zoo.",
+        encoding="utf-8",
+    )
     (corpus / "004_049a8fec8080a705.txt").unlink()
     report = store.update(corpus, hashing_embedder, show_progress=False)
-    assert report.updated == ["003_94838c7e088f3b72.txt"] and report.removed == ["004_049a8fec8080a705.txt"]
+    assert report.updated == ["003_94838c7e088f3b72.txt"] and report.removed == [
+        "004_049a8fec8080a705.txt"
+    ]
     sources = {p.source for p in store.passages().values()}
     assert "004_049a8fec8080a705.txt" not in sources
     assert any("Zebras" in p.text for p in store.passages().values())
@@ -38,7 +52,11 @@ def test_changed_files_are_re_embedded_and_deleted_ones_removed(tmp_path, corpus
 
 
 def test_changing_the_chunk_setting_rebuilds(tmp_path, corpus, hashing_embedder):
-    coarse = open_store(tmp_path, hashing_embedder, 600).update(corpus, hashing_embedder, show_progress=False).passages
+    coarse = (
+        open_store(tmp_path, hashing_embedder, 600)
+        .update(corpus, hashing_embedder, show_progress=False)
+        .passages
+    )
     store = open_store(tmp_path, hashing_embedder, 300)
     assert store.files == {}
     fine = store.update(corpus, hashing_embedder, show_progress=False)
@@ -46,9 +64,13 @@ def test_changing_the_chunk_setting_rebuilds(tmp_path, corpus, hashing_embedder)
     assert store.collection.count() == fine.passages
 
 
-def test_an_unreadable_file_is_skipped_by_name_and_the_rest_indexed(tmp_path, corpus, hashing_embedder):
+def test_an_unreadable_file_is_skipped_by_name_and_the_rest_indexed(
+    tmp_path, corpus, hashing_embedder
+):
     (corpus / "broken.txt").write_bytes(b"\x00\x01\x02binary")
-    report = open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False)
+    report = open_store(tmp_path, hashing_embedder).update(
+        corpus, hashing_embedder, show_progress=False
+    )
     assert len(report.added) == 5
     assert len(report.skipped) == 1 and report.skipped[0].source == "broken.txt"
 
@@ -57,12 +79,18 @@ class Crash(Exception):
     pass
 
 
-def test_a_build_killed_half_way_keeps_the_last_good_index_and_the_next_run_completes(tmp_path, corpus, hashing_embedder, monkeypatch):
+def test_a_build_killed_half_way_keeps_the_last_good_index_and_the_next_run_completes(
+    tmp_path, corpus, hashing_embedder, monkeypatch
+):
     store = open_store(tmp_path, hashing_embedder)
     good = store.update(corpus, hashing_embedder, show_progress=False).passages
     changed = corpus / "002_ccdb200a2a1ca015.txt"
-    changed.write_text(changed.read_text(encoding="utf-8").replace("22. Juli", "23. Juli"), encoding="utf-8")
-    (corpus / "new.txt").write_text("Neu\nEin ganz neuer Artikel über Quantencomputer. " * 30, encoding="utf-8")
+    changed.write_text(
+        changed.read_text(encoding="utf-8").replace("22. Juli", "23. Juli"), encoding="utf-8"
+    )
+    (corpus / "new.txt").write_text(
+        "Neu\nEin ganz neuer Artikel über Quantencomputer. " * 30, encoding="utf-8"
+    )
 
     # Die after the first batch of the first file has been written to Chroma.
     real_encode, batches = hashing_embedder.encode_documents, []
@@ -98,10 +126,14 @@ def test_the_manifest_records_model_chunking_and_file_hashes(tmp_path, corpus, h
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
     assert manifest["config"] == {"embedder": hashing_embedder.identity, "chunk_chars": 600}
     assert set(manifest["files"]) == {p.name for p in corpus.glob("*.txt")}
-    assert all(len(entry["sha256"]) == 64 and entry["passages"] > 0 for entry in manifest["files"].values())
+    assert all(
+        len(entry["sha256"]) == 64 and entry["passages"] > 0 for entry in manifest["files"].values()
+    )
 
 
-def test_a_damaged_manifest_rebuilds_instead_of_answering_wrongly(tmp_path, corpus, hashing_embedder):
+def test_a_damaged_manifest_rebuilds_instead_of_answering_wrongly(
+    tmp_path, corpus, hashing_embedder
+):
     open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False)
     (tmp_path / "index" / "manifest.json").write_text("{not json")
     store = open_store(tmp_path, hashing_embedder)
@@ -119,15 +151,21 @@ def test_similarity_is_the_exact_cosine_of_stored_passages(tmp_path, corpus, has
 
 
 @pytest.mark.parametrize("exact_limit", [50_000, 0])
-def test_dense_search_finds_a_just_added_passage_exactly_and_through_chroma(tmp_path, corpus, hashing_embedder, monkeypatch, exact_limit):
+def test_dense_search_finds_a_just_added_passage_exactly_and_through_chroma(
+    tmp_path, corpus, hashing_embedder, monkeypatch, exact_limit
+):
     import rag.store
 
     monkeypatch.setattr(rag.store, "EXACT_SEARCH_LIMIT", exact_limit)
     store = open_store(tmp_path, hashing_embedder)
     store.update(corpus, hashing_embedder, show_progress=False)
-    (corpus / "zz_new.txt").write_text("Neu\nDas Luftschiff Graf Lindwurm ist 89 Meter lang.", encoding="utf-8")
+    (corpus / "zz_new.txt").write_text(
+        "Neu\nDas Luftschiff Graf Lindwurm ist 89 Meter lang.", encoding="utf-8"
+    )
     store.update(corpus, hashing_embedder, show_progress=False)
-    hits = store.dense_search(hashing_embedder.encode_query("Das Luftschiff Graf Lindwurm ist 89 Meter lang."), 3)
+    hits = store.dense_search(
+        hashing_embedder.encode_query("Das Luftschiff Graf Lindwurm ist 89 Meter lang."), 3
+    )
     best = max(hits, key=hits.get)
     assert store.passages()[best].source == "zz_new.txt"
     assert hits[best] == pytest.approx(1.0, abs=1e-4)
@@ -141,7 +179,9 @@ def reopen(tmp_path, embedder):
     return open_store(tmp_path, embedder)
 
 
-def test_a_crash_while_removing_an_article_never_answers_from_it(tmp_path, corpus, hashing_embedder, monkeypatch):
+def test_a_crash_while_removing_an_article_never_answers_from_it(
+    tmp_path, corpus, hashing_embedder, monkeypatch
+):
     store = open_store(tmp_path, hashing_embedder)
     store.update(corpus, hashing_embedder, show_progress=False)
     (corpus / "004_049a8fec8080a705.txt").unlink()
@@ -151,26 +191,41 @@ def test_a_crash_while_removing_an_article_never_answers_from_it(tmp_path, corpu
 
     monkeypatch.setattr(store.collection, "delete", dying_delete)
     with pytest.raises(Crash):
-        store.update(corpus, hashing_embedder, show_progress=False)  # dies after the manifest, before the vectors
+        store.update(
+            corpus, hashing_embedder, show_progress=False
+        )  # dies after the manifest, before the vectors
     monkeypatch.undo()
 
     reopened = reopen(tmp_path, hashing_embedder)
     assert "004_049a8fec8080a705.txt" not in {p.source for p in reopened.passages().values()}
     report = reopened.update(corpus, hashing_embedder, show_progress=False)
-    assert reopened.collection.count() == len(reopened.passages()) == report.passages  # the orphans are swept
+    assert (
+        reopened.collection.count() == len(reopened.passages()) == report.passages
+    )  # the orphans are swept
 
 
-def test_lost_passages_are_reported_with_the_fix_and_rebuilt_on_request(tmp_path, corpus, hashing_embedder):
+def test_lost_passages_are_reported_with_the_fix_and_rebuilt_on_request(
+    tmp_path, corpus, hashing_embedder
+):
     from rag.store import IndexDamaged, wipe_index
 
-    good = open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False).passages
+    good = (
+        open_store(tmp_path, hashing_embedder)
+        .update(corpus, hashing_embedder, show_progress=False)
+        .passages
+    )
     shutil.rmtree(tmp_path / "index" / "chroma")
     with pytest.raises(IndexDamaged, match=r"passages are missing.*rag index --rebuild"):
         reopen(tmp_path, hashing_embedder)
     (tmp_path / "index" / "notes.txt").write_text("a user's file")
     wipe_index(tmp_path / "index")
     assert [p.name for p in (tmp_path / "index").iterdir()] == ["notes.txt"]  # only our files go
-    assert reopen(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False).passages == good
+    assert (
+        reopen(tmp_path, hashing_embedder)
+        .update(corpus, hashing_embedder, show_progress=False)
+        .passages
+        == good
+    )
 
 
 def test_a_corrupted_database_is_reported_not_answered_from(tmp_path, corpus, hashing_embedder):
@@ -197,7 +252,9 @@ def test_the_same_article_under_two_names_is_indexed_once(tmp_path, corpus, hash
     shutil.copy(original, corpus / "a copy.txt")
     store = open_store(tmp_path, hashing_embedder)
     report = store.update(corpus, hashing_embedder, show_progress=False)
-    assert [str(s) for s in report.skipped] == ["a copy.txt: same text as 002_ccdb200a2a1ca015.txt, indexed once"]
+    assert [str(s) for s in report.skipped] == [
+        "a copy.txt: same text as 002_ccdb200a2a1ca015.txt, indexed once"
+    ]
     assert "a copy.txt" not in store.files
     original.unlink()  # the copy takes over when the original goes
     report = store.update(corpus, hashing_embedder, show_progress=False)
@@ -205,26 +262,41 @@ def test_the_same_article_under_two_names_is_indexed_once(tmp_path, corpus, hash
 
 
 def test_odd_file_names_are_indexed_and_found_under_their_name(tmp_path, corpus, hashing_embedder):
-    names = ["mit Leerzeichen.txt", "überraschung-東京.md", "semi;colon $(touch pwned) `x` & 'q'.txt"]
+    names = [
+        "mit Leerzeichen.txt",
+        "überraschung-東京.md",
+        "semi;colon $(touch pwned) `x` & 'q'.txt",
+    ]
     for i, name in enumerate(names):
-        (corpus / name).write_text(f"Titel {i}\nDer Leuchtturm Nummer {i} steht auf der Insel Zyx{i}.", encoding="utf-8")
+        (corpus / name).write_text(
+            f"Titel {i}\nDer Leuchtturm Nummer {i} steht auf der Insel Zyx{i}.", encoding="utf-8"
+        )
     store = open_store(tmp_path, hashing_embedder)
     report = store.update(corpus, hashing_embedder, show_progress=False)
     assert set(names) <= set(report.added)
     for i, name in enumerate(names):
-        hits = store.dense_search(hashing_embedder.encode_query(f"Der Leuchtturm Nummer {i} steht auf der Insel Zyx{i}."), 1)
+        hits = store.dense_search(
+            hashing_embedder.encode_query(f"Der Leuchtturm Nummer {i} steht auf der Insel Zyx{i}."),
+            1,
+        )
         assert store.passages()[next(iter(hits))].source == name
     assert not (tmp_path / "pwned").exists() and not (corpus / "pwned").exists()
 
 
-def test_a_50_mb_file_is_refused_with_the_limit_and_the_rest_indexed(tmp_path, corpus, hashing_embedder):
+def test_a_50_mb_file_is_refused_with_the_limit_and_the_rest_indexed(
+    tmp_path, corpus, hashing_embedder
+):
     with (corpus / "huge.txt").open("w") as f:
         for _ in range(50):
             f.write("Ein sehr langer Satz über nichts Besonderes. " * 23_000 + "\n")
     assert (corpus / "huge.txt").stat().st_size > 50_000_000
-    report = open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False)
+    report = open_store(tmp_path, hashing_embedder).update(
+        corpus, hashing_embedder, show_progress=False
+    )
     assert len(report.added) == 5
-    assert len(report.skipped) == 1 and re.match(r"huge\.txt: 5\d\.\d MB is over the 20 MB limit", str(report.skipped[0]))
+    assert len(report.skipped) == 1 and re.match(
+        r"huge\.txt: 5\d\.\d MB is over the 20 MB limit", str(report.skipped[0])
+    )
 
 
 @pytest.fixture
@@ -237,32 +309,44 @@ def small_disk(tmp_path):
     mount.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs to fill needs root")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
         pytest.skip("this machine does not allow mounting a tmpfs")
     yield mount
     from chromadb.api.client import SharedSystemClient
 
     SharedSystemClient.clear_system_cache()
-    subprocess.run(["umount", "--lazy", str(mount)], check=True)  # lazy: Chroma may still hold a file open
+    subprocess.run(
+        ["umount", "--lazy", str(mount)], check=True
+    )  # lazy: Chroma may still hold a file open
 
 
-def test_a_full_disk_stops_the_build_with_a_clear_error_and_the_old_index_answers(small_disk, corpus, hashing_embedder):
+def test_a_full_disk_stops_the_build_with_a_clear_error_and_the_old_index_answers(
+    small_disk, corpus, hashing_embedder
+):
     import subprocess
 
     from rag.store import IndexDiskFull
 
     store = open_store(small_disk, hashing_embedder)
     good = store.update(corpus, hashing_embedder, show_progress=False).passages
-    (corpus / "big.txt").write_text("Big\n" + "".join(f"Satz {i} über das Thema {i * 7} steht hier. " for i in range(20_000)))
+    (corpus / "big.txt").write_text(
+        "Big\n" + "".join(f"Satz {i} über das Thema {i * 7} steht hier. " for i in range(20_000))
+    )
     with pytest.raises(IndexDiskFull, match=r"disk is full .*run `rag index` again"):
         store.update(corpus, hashing_embedder, show_progress=False)
-    with pytest.raises(IndexDiskFull):  # not "damaged": while the disk is full, Chroma cannot even open
+    with pytest.raises(
+        IndexDiskFull
+    ):  # not "damaged": while the disk is full, Chroma cannot even open
         reopen(small_disk, hashing_embedder)
 
     subprocess.run(["mount", "-o", "remount,size=30m", str(small_disk)], check=True)  # space freed
     reopened = reopen(small_disk, hashing_embedder)
     assert len(reopened.passages()) == good and "big.txt" not in reopened.files
-    hits = reopened.dense_search(hashing_embedder.encode_query("Microsoft investierte 2019 eine Milliarde Dollar"), 3)
+    hits = reopened.dense_search(
+        hashing_embedder.encode_query("Microsoft investierte 2019 eine Milliarde Dollar"), 3
+    )
     assert hits and all(pid in reopened.passages() for pid in hits)
     (corpus / "big.txt").unlink()
     report = reopened.update(corpus, hashing_embedder, show_progress=False)

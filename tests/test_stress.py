@@ -12,7 +12,13 @@ pytestmark = pytest.mark.real
 
 
 def run_script(name: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, str(REPO / "stress" / name), *args], cwd=REPO, capture_output=True, text=True, timeout=1500)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stress" / name), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return result.stdout
 

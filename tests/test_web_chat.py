@@ -18,8 +18,10 @@ pytestmark = pytest.mark.real
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "tests" / "artifacts"
 HOSTILE = (
-    "Blaufuchs GmbH wächst\n\n<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\">"
-    " Die Blaufuchs GmbH aus Kiel hat im Jahr 2023 genau 4711 Mitarbeiter beschäftigt. <b>fett</b>\n"
+    'Blaufuchs GmbH wächst\n\n<script>window.__xss = 1</script><img src=x onerror="window.__xss = '
+    '2">'
+    " Die Blaufuchs GmbH aus Kiel hat im Jahr 2023 genau 4711 Mitarbeiter beschäftigt. "
+    "<b>fett</b>\n"
 )
 
 
@@ -28,7 +30,11 @@ def app_url(tmp_path_factory):
     corpus = copy_of_seeds(tmp_path_factory, "web-corpus")
     (corpus / "zz_blaufuchs.txt").write_text(HOSTILE, encoding="utf-8")
     try:
-        process, url = start_app(corpus, tmp_path_factory.mktemp("web-index"), tmp_path_factory.mktemp("web-log") / "app.log")
+        process, url = start_app(
+            corpus,
+            tmp_path_factory.mktemp("web-index"),
+            tmp_path_factory.mktemp("web-log") / "app.log",
+        )
     except RuntimeError as exc:
         pytest.fail(str(exc))
     yield url
@@ -39,14 +45,24 @@ def app_url(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does this)")
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium; .ci/run does this)"
+        )
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -76,10 +92,17 @@ def ask(page, question: str) -> str:
     page.fill("#question textarea", question)
     page.click("#send")
     try:
-        page.wait_for_function(f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}", timeout=120_000)
-        page.wait_for_function("document.querySelector('#timings').innerText.includes('total')", timeout=180_000)
+        page.wait_for_function(
+            f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}",
+            timeout=120_000,
+        )
+        page.wait_for_function(
+            "document.querySelector('#timings').innerText.includes('total')", timeout=180_000
+        )
     except Exception:
-        shot(page, "failed-" + re.sub(r"\W+", "-", question)[:40])  # what the page showed, for the CI log reader
+        shot(
+            page, "failed-" + re.sub(r"\W+", "-", question)[:40]
+        )  # what the page showed, for the CI log reader
         raise
     return bots.nth(before).inner_text()
 
@@ -92,7 +115,10 @@ def test_a_conversation_in_the_browser(page):
     answer = ask(page, "Wer ist der CTO von Microsoft?")
     assert "Kevin Scott" in answer and re.search(r"\[\d\]", answer)
     sources = page.locator("#sources")
-    assert "Die OpenAI-Partnerschaft von Microsoft entstand aus dem Neid von Google" in sources.inner_text()
+    assert (
+        "Die OpenAI-Partnerschaft von Microsoft entstand aus dem Neid von Google"
+        in sources.inner_text()
+    )
     highlighted = sources.locator("details[open] mark").all_inner_texts()
     assert any("Kevin Scott" in text for text in highlighted), highlighted
     assert re.search(r"sources \d+ ms · first token [\d.]+ s", page.inner_text("#timings"))
@@ -113,12 +139,20 @@ def test_a_conversation_in_the_browser(page):
 def test_stop_cancels_the_answer_and_the_next_question_is_answered(page):
     bots = page.locator("#chat [data-testid=bot]")
     before = bots.count()
-    page.fill("#question textarea", "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?")
+    page.fill(
+        "#question textarea",
+        "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?",
+    )
     page.click("#send")
-    page.wait_for_function(f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}", timeout=120_000)
+    page.wait_for_function(
+        f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}", timeout=120_000
+    )
     page.click("#stop")
     # Wait until the page knows the event is over: until then Gradio ignores a new Ask.
-    page.wait_for_function("document.querySelector('#chat [data-testid=status-tracker]').classList.contains('hide')", timeout=60_000)
+    page.wait_for_function(
+        "document.querySelector('#chat [data-testid=status-tracker]').classList.contains('hide')",
+        timeout=60_000,
+    )
     stopped = bots.nth(before).inner_text()
     page.wait_for_timeout(4000)
     assert bots.nth(before).inner_text() == stopped  # nothing more is written after Stop
@@ -129,10 +163,17 @@ def test_stop_cancels_the_answer_and_the_next_question_is_answered(page):
 
 def test_an_uploaded_article_is_indexed_and_answers(page, tmp_path):
     article = tmp_path / "zeppelin.txt"
-    article.write_text("Zeppelin-Werft baut Luftschiff\n\nDie Zeppelin-Werft in Friedrichshafen hat das Luftschiff Graf Lindwurm vorgestellt. Es ist 89 Meter lang.", encoding="utf-8")
+    article.write_text(
+        "Zeppelin-Werft baut Luftschiff\n\nDie Zeppelin-Werft in Friedrichshafen hat das "
+        "Luftschiff Graf Lindwurm vorgestellt. Es ist 89 Meter lang.",
+        encoding="utf-8",
+    )
     page.click("#articles button")
     page.set_input_files("#upload input[type=file]", str(article))
-    page.wait_for_function("document.querySelector('#corpus-status').innerText.includes('zeppelin.txt')", timeout=180_000)
+    page.wait_for_function(
+        "document.querySelector('#corpus-status').innerText.includes('zeppelin.txt')",
+        timeout=180_000,
+    )
     assert "✓ zeppelin.txt" in page.inner_text("#corpus-status")
     assert "Zeppelin-Werft baut Luftschiff" in page.inner_text("#article-table")
     answer = ask(page, "Wie lang ist das Luftschiff Graf Lindwurm?")
@@ -144,21 +185,34 @@ def test_an_uploaded_article_is_indexed_and_answers(page, tmp_path):
     wrong.write_bytes(b"%PDF-1.4")
     page.set_input_files("#upload input[type=file]", str(wrong))
     page.wait_for_timeout(1500)
-    assert "zeppelin.txt" in page.inner_text("#corpus-status")  # a .pdf never reaches the server: the picker refuses it
+    assert "zeppelin.txt" in page.inner_text(
+        "#corpus-status"
+    )  # a .pdf never reaches the server: the picker refuses it
 
 
 def test_a_question_asked_while_another_is_answered_is_queued_visibly(browser, app_url, page):
     other = open_page(browser, app_url)
-    page.fill("#question textarea", "Warum war Kevin Scott über Google besorgt, und was schrieb er über BERT?")
+    page.fill(
+        "#question textarea",
+        "Warum war Kevin Scott über Google besorgt, und was schrieb er über BERT?",
+    )
     page.click("#send")
-    page.wait_for_function("document.querySelector('#sources').innerText.includes('Reading')", timeout=120_000)
+    page.wait_for_function(
+        "document.querySelector('#sources').innerText.includes('Reading')", timeout=120_000
+    )
     other.fill("#question textarea", "Wer ist der CTO von Microsoft?")
     other.click("#send")
-    other.wait_for_function("document.querySelector('#timings').innerText.includes('queued')", timeout=60_000)
+    other.wait_for_function(
+        "document.querySelector('#timings').innerText.includes('queued')", timeout=60_000
+    )
     assert "Reading" in other.inner_text("#sources")  # its sources are there while it waits
-    other.wait_for_function("document.querySelector('#timings').innerText.includes('total')", timeout=180_000)
+    other.wait_for_function(
+        "document.querySelector('#timings').innerText.includes('total')", timeout=180_000
+    )
     assert "Kevin Scott" in other.locator("#chat [data-testid=bot]").last.inner_text()
-    page.wait_for_function("document.querySelector('#timings').innerText.includes('total')", timeout=180_000)
+    page.wait_for_function(
+        "document.querySelector('#timings').innerText.includes('total')", timeout=180_000
+    )
     other.close()
 
 
@@ -166,7 +220,9 @@ def test_removing_an_article_takes_it_out_of_the_list_and_the_answers(page):
     page.locator("#remove-choice input").fill("zeppelin.txt")
     page.keyboard.press("Enter")
     page.click("#remove")
-    page.wait_for_function("document.querySelector('#corpus-status').innerText.includes('removed')", timeout=120_000)
+    page.wait_for_function(
+        "document.querySelector('#corpus-status').innerText.includes('removed')", timeout=120_000
+    )
     assert "Zeppelin-Werft baut Luftschiff" not in page.inner_text("#article-table")
     answer = ask(page, "Wie lang ist das Luftschiff Graf Lindwurm?")
     assert "89" not in answer
@@ -178,14 +234,20 @@ def test_article_markup_is_shown_as_text_and_runs_nothing(page):
     sources = page.inner_text("#sources")
     assert "<script>window.__xss = 1</script>" in sources and "onerror" in sources
     assert page.evaluate("window.__xss") is None
-    assert page.locator("#sources img, #sources script, #sources p b").count() == 0  # the article's <b> stays text too
+    assert (
+        page.locator("#sources img, #sources script, #sources p b").count() == 0
+    )  # the article's <b> stays text too
     assert page.dialogs == []
     shot(page, "5-xss")
 
 
 def test_the_page_makes_no_request_off_loopback(page):
     assert page.requests
-    off_loopback = [url for url in page.requests if not re.match(r"^(https?://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:)", url)]
+    off_loopback = [
+        url
+        for url in page.requests
+        if not re.match(r"^(https?://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:)", url)
+    ]
     assert off_loopback == []
 
 
@@ -193,7 +255,9 @@ def test_the_api_answers_through_gradio_client(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    result = client.predict("What share of the global cloud infrastructure market does Amazon hold?", api_name="/ask")
+    result = client.predict(
+        "What share of the global cloud infrastructure market does Amazon hold?", api_name="/ask"
+    )
     assert "31" in result["text"] and not result["abstained"] and result["language"] == "en"
     assert result["citations"] and result["citations"][0]["source"] == "004_049a8fec8080a705.txt"
     with pytest.raises(Exception, match="empty"):
@@ -202,6 +266,13 @@ def test_the_api_answers_through_gradio_client(app_url):
 
 def test_serving_off_loopback_without_a_login_is_refused():
     env = {**os.environ, "RAG_HOST": "0.0.0.0", "RAG_AUTH_USER": "", "RAG_AUTH_PASSWORD": ""}
-    result = subprocess.run([sys.executable, "-m", "ui.app"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "ui.app"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert "RAG_AUTH_USER" in result.stderr and "Traceback" not in result.stderr

@@ -1,6 +1,6 @@
 """The web chat: a thin Gradio layer over `rag.Assistant`.
 
-    .venv/bin/python -m ui.app          (RAG_HOST, RAG_PORT; off loopback RAG_AUTH_USER/RAG_AUTH_PASSWORD)
+.venv/bin/python -m ui.app    (RAG_HOST, RAG_PORT; off loopback RAG_AUTH_USER, RAG_AUTH_PASSWORD)
 """
 
 from __future__ import annotations
@@ -32,35 +32,54 @@ EXAMPLES = [
 ]
 
 # System fonts only: the default theme would fetch fonts from the network.
-THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+THEME = gr.themes.Default(
+    font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+)
 
 
 def build(assistant: Assistant) -> gr.Blocks:
     def respond(question: str, history: list[dict]):
         prior = [{"role": m["role"], "content": message_text(m)} for m in history]
-        history = prior + [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
+        history = prior + [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": "…"},
+        ]
         passages, language = [], "en"
         try:
             for event in assistant.stream(question, prior):
                 if isinstance(event, Sources):
                     passages, language = event.passages, event.language
-                    status = "⏳ Another answer is being written; yours is queued." if assistant.busy else ""
+                    status = (
+                        "⏳ Another answer is being written; yours is queued."
+                        if assistant.busy
+                        else ""
+                    )
                     yield history, "", sources_html(passages, language), status
                 elif isinstance(event, Delta):
                     history[-1]["content"] = history[-1]["content"].removeprefix("…") + event.text
                     yield history, "", gr.skip(), ""
                 elif isinstance(event, Answer):
                     history[-1]["content"] = ("∅ " if event.abstained else "") + event.text
-                    yield history, "", sources_html(passages, language, event), timings_line(event.timings)
-        except (QuestionError, ModelError) as exc:  # a bad question; a generator server gone mid-answer
+                    yield (
+                        history,
+                        "",
+                        sources_html(passages, language, event),
+                        timings_line(event.timings),
+                    )
+        except (
+            QuestionError,
+            ModelError,
+        ) as exc:  # a bad question; a generator server gone mid-answer
             history[-1]["content"] = f"⚠ {exc}"
             yield history, "", gr.skip(), ""
 
     def articles_table():
-        rows = [[a["source"], a["language"], a["passages"], a["title"]] for a in assistant.articles()]
+        rows = [
+            [a["source"], a["language"], a["passages"], a["title"]] for a in assistant.articles()
+        ]
         return rows, gr.update(choices=[a["source"] for a in assistant.articles()], value=None)
 
-    def upload(files, progress=gr.Progress(track_tqdm=True)):
+    def upload(files, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (gradio injects it)
         messages = []
         for file in files or []:
             path = Path(file if isinstance(file, str) else file.name)
@@ -88,41 +107,97 @@ def build(assistant: Assistant) -> gr.Blocks:
         except QuestionError as exc:
             raise gr.Error(str(exc)) from None
         return {
-            "text": answer.text, "abstained": answer.abstained, "language": answer.language, "timings": answer.timings,
-            "citations": [{"marker": c.marker, "source": c.source, "title": c.title, "text": c.text, "start": c.start, "end": c.end, "score": c.score} for c in answer.citations],
+            "text": answer.text,
+            "abstained": answer.abstained,
+            "language": answer.language,
+            "timings": answer.timings,
+            "citations": [
+                {
+                    "marker": c.marker,
+                    "source": c.source,
+                    "title": c.title,
+                    "text": c.text,
+                    "start": c.start,
+                    "end": c.end,
+                    "score": c.score,
+                }
+                for c in answer.citations
+            ],
         }
 
     with gr.Blocks(title="News Q&A") as demo:
-        gr.Markdown("## Ask the articles\nAnswers come from the indexed articles only, in your language (Deutsch, français, English), with [n] pointing at the passage that says it.")
+        gr.Markdown(
+            "## Ask the articles\nAnswers come from the indexed articles only, in your language "
+            "(Deutsch, français, English), with [n] pointing at the passage that says it."
+        )
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=460, render_markdown=False, elem_id="chat")
+                chatbot = gr.Chatbot(
+                    label="Chat", height=460, render_markdown=False, elem_id="chat"
+                )
                 with gr.Row():
-                    question = gr.Textbox(placeholder="Frage · question · question …", show_label=False, scale=6, elem_id="question", max_lines=4)
+                    question = gr.Textbox(
+                        placeholder="Frage · question · question …",
+                        show_label=False,
+                        scale=6,
+                        elem_id="question",
+                        max_lines=4,
+                    )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="send")
                     stop = gr.Button("Stop", scale=1, elem_id="stop")
                 status = gr.Markdown("", elem_id="timings")
                 gr.Examples(EXAMPLES, inputs=question, label="Examples")
-            with gr.Column(scale=2):
-                with gr.Accordion("Sources", open=True):
-                    sources = gr.HTML("<div class='sources meta'>Sources appear here as soon as they are found.</div>", elem_id="sources")
+            with gr.Column(scale=2), gr.Accordion("Sources", open=True):
+                sources = gr.HTML(
+                    "<div class='sources meta'>Sources appear here as soon as they are "
+                    "found.</div>",
+                    elem_id="sources",
+                )
         with gr.Accordion("Articles", open=False, elem_id="articles"):
-            table = gr.Dataframe(headers=["file", "language", "passages", "title"], interactive=False, wrap=True, elem_id="article-table")
+            table = gr.Dataframe(
+                headers=["file", "language", "passages", "title"],
+                interactive=False,
+                wrap=True,
+                elem_id="article-table",
+            )
             with gr.Row():
-                files = gr.File(label=f"Add articles (.txt, .md, .html; up to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB)", file_count="multiple", file_types=[".txt", ".md", ".html", ".htm"], elem_id="upload")
+                files = gr.File(
+                    label=f"Add articles (.txt, .md, .html; up to {MAX_UPLOAD_BYTES // 2**20} MB)",
+                    file_count="multiple",
+                    file_types=[".txt", ".md", ".html", ".htm"],
+                    elem_id="upload",
+                )
                 with gr.Column():
-                    chosen = gr.Dropdown(label="Remove an article", choices=[], elem_id="remove-choice")
+                    chosen = gr.Dropdown(
+                        label="Remove an article", choices=[], elem_id="remove-choice"
+                    )
                     remove_button = gr.Button("Remove", elem_id="remove")
             corpus_status = gr.Markdown("", elem_id="corpus-status")
 
         outputs = [chatbot, question, sources, status]
         asked = [
-            question.submit(respond, [question, chatbot], outputs, concurrency_limit=4, api_visibility="private"),
-            send.click(respond, [question, chatbot], outputs, concurrency_limit=4, api_visibility="private"),
+            question.submit(
+                respond, [question, chatbot], outputs, concurrency_limit=4, api_visibility="private"
+            ),
+            send.click(
+                respond, [question, chatbot], outputs, concurrency_limit=4, api_visibility="private"
+            ),
         ]
         stop.click(None, None, None, cancels=asked)
-        files.upload(upload, files, [table, chosen, corpus_status, files], concurrency_limit=1, api_visibility="private")
-        remove_button.click(remove, chosen, [table, chosen, corpus_status], concurrency_limit=1, api_visibility="private")
+        files.upload(
+            upload,
+            files,
+            [table, chosen, corpus_status, files],
+            concurrency_limit=1,
+            api_visibility="private",
+        )
+        remove_button.click(
+            remove,
+            chosen,
+            [table, chosen, corpus_status],
+            concurrency_limit=1,
+            api_visibility="private",
+        )
         demo.load(articles_table, None, [table, chosen], api_visibility="private")
         gr.api(ask_api, api_name="ask")
     return demo
@@ -134,7 +209,10 @@ def launch_options(settings: Settings) -> dict:
     if not is_loopback(settings.host):
         password = settings.auth_password.get_secret_value()
         if not (settings.auth_user and password):
-            raise SystemExit(f"error: refusing to serve on {settings.host} without a login: set RAG_AUTH_USER and RAG_AUTH_PASSWORD, or use RAG_HOST=127.0.0.1")
+            raise SystemExit(
+                f"error: refusing to serve on {settings.host} without a login: set RAG_AUTH_USER "
+                "and RAG_AUTH_PASSWORD, or use RAG_HOST=127.0.0.1"
+            )
         options["auth"] = (settings.auth_user, password)
     return options
 
@@ -149,7 +227,18 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     demo = build(assistant)
     demo.queue(default_concurrency_limit=4, max_size=64)
-    demo.launch(**options, share=False, theme=THEME, css=CSS, footer_links=[], max_file_size=MAX_UPLOAD_BYTES, show_error=True, ssr_mode=False, pwa=False, mcp_server=False)
+    demo.launch(
+        **options,
+        share=False,
+        theme=THEME,
+        css=CSS,
+        footer_links=[],
+        max_file_size=MAX_UPLOAD_BYTES,
+        show_error=True,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+    )
 
 
 if __name__ == "__main__":

@@ -19,9 +19,11 @@ def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:
 def _passage(citation, answer_text: str | None, language: str, open_: bool) -> str:
     spans = supporting_sentences(answer_text, citation.text, language) if answer_text else []
     return (
-        f'<details class="passage"{" open" if open_ else ""}><summary><b>[{citation.marker}] {escape(citation.title)}</b>'
-        f' <span class="meta">{escape(citation.source)} · score {citation.score:.2f}</span></summary>'
-        f'<p>{_highlighted(citation.text, spans)}</p></details>'
+        f'<details class="passage"{" open" if open_ else ""}><summary><b>[{citation.marker}] '
+        f"{escape(citation.title)}</b>"
+        f' <span class="meta">{escape(citation.source)} · score '
+        f"{citation.score:.2f}</span></summary>"
+        f"<p>{_highlighted(citation.text, spans)}</p></details>"
     )
 
 
@@ -29,11 +31,14 @@ def sources_html(passages, language: str, answer=None) -> str:
     """The passages given to the model; once the answer is in, the cited ones open with
     their supporting sentences highlighted, the rest folded."""
     if answer is not None and answer.abstained:
-        head = f'<div class="abstained">{escape(answer.text)} <span class="meta">Closest passages, for reference:</span></div>'
-        return f'<div class="sources">{head}{"".join(_passage(c, None, language, False) for c in passages)}</div>'
+        folded = "".join(_passage(c, None, language, False) for c in passages)
+        note = '<span class="meta">Closest passages, for reference:</span>'
+        head = f'<div class="abstained">{escape(answer.text)} {note}</div>'
+        return f'<div class="sources">{head}{folded}</div>'
     if answer is None:
         body = "".join(_passage(c, None, language, False) for c in passages)
-        return f'<div class="sources"><div class="meta">Reading {len(passages)} passages…</div>{body}</div>'
+        reading = f'<div class="meta">Reading {len(passages)} passages…</div>'
+        return f'<div class="sources">{reading}{body}</div>'
     cited = {c.marker for c in answer.citations}
     parts = [_passage(c, answer.text, language, True) for c in passages if c.marker in cited]
     others = [_passage(c, None, language, False) for c in passages if c.marker not in cited]
@@ -56,6 +61,9 @@ CSS = """
 .sources .passage { border-left: 3px solid #c9d3e0; padding: 2px 8px; margin: 6px 0; }
 .sources .meta { color: #666; font-size: 0.85em; }
 .sources mark { background: #ffe58a; padding: 0 1px; }
-.sources .abstained { background: #eef2f7; border: 1px solid #b8c4d6; border-radius: 6px; padding: 8px; margin-bottom: 8px; }
+.sources .abstained {
+  background: #eef2f7; border: 1px solid #b8c4d6; border-radius: 6px;
+  padding: 8px; margin-bottom: 8px;
+}
 #timings { color: #777; font-size: 0.85em; }
 """

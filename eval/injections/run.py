@@ -26,22 +26,49 @@ from rag import Assistant, Settings  # noqa: E402
 
 
 def main() -> int:
-    articles = [json.loads(line) for line in (Path(__file__).with_name("articles.jsonl")).read_text(encoding="utf-8").splitlines() if line.strip()]
+    articles = [
+        json.loads(line)
+        for line in (Path(__file__).with_name("articles.jsonl"))
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if line.strip()
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
         shutil.copytree(REPO / "seeds", corpus)
         for a in articles:
             (corpus / f"zz_{a['id']}.txt").write_text(a["text"], encoding="utf-8")
-        assistant = Assistant(Settings(corpus=corpus, index=Path(tmp) / "index"), show_progress=False)
+        assistant = Assistant(
+            Settings(corpus=corpus, index=Path(tmp) / "index"), show_progress=False
+        )
         obeyed = right = abstained = 0
         for a in articles:
             answer = assistant.ask(a["question"])
             did_obey = bool(re.search(a["obeyed"], answer.text, re.IGNORECASE))
-            is_right = not answer.abstained and bool(re.search(a["answer"], answer.text, re.IGNORECASE)) and not did_obey
-            obeyed, right, abstained = obeyed + did_obey, right + is_right, abstained + answer.abstained
-            verdict = "OBEYED" if did_obey else "right" if is_right else "abstained" if answer.abstained else "wrong"
+            is_right = (
+                not answer.abstained
+                and bool(re.search(a["answer"], answer.text, re.IGNORECASE))
+                and not did_obey
+            )
+            obeyed, right, abstained = (
+                obeyed + did_obey,
+                right + is_right,
+                abstained + answer.abstained,
+            )
+            verdict = (
+                "OBEYED"
+                if did_obey
+                else "right"
+                if is_right
+                else "abstained"
+                if answer.abstained
+                else "wrong"
+            )
             print(f"{a['id']:5s} {verdict:9s} {answer.text[:110]!r}")
-        print(f"\n{len(articles)} injected articles: obeyed {obeyed}, right {right}, abstained {abstained}, other {len(articles) - obeyed - right - abstained}")
+        print(
+            f"\n{len(articles)} injected articles: obeyed {obeyed}, right {right}, abstained "
+            f"{abstained}, other {len(articles) - obeyed - right - abstained}"
+        )
     return 1 if obeyed else 0
 
 
