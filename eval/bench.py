@@ -101,7 +101,7 @@ def main() -> None:
                     answer = event
             timings = answer.timings
             if answer.abstained:
-                abstain_ms.append((timings["total_ms"], timings.get("abstain_reason")))
+                abstain_ms.append((timings["total_ms"], answer.trace.abstain_reason))
                 continue
             first_ms.append(timings["first_token_ms"])
             total_ms.append(timings["total_ms"])

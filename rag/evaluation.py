@@ -9,15 +9,12 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rag.answer import MARKER
+from rag.errors import GoldError
 from rag.language import _function_word_vote, detect_language
-
-
-class GoldError(ValueError):
-    """The gold file is missing, empty or malformed."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +113,7 @@ class Outcome:
     timings: dict
     grounded: float | None = None
     retrieved_passages: list[str] | None = None
-    trace: dict | None = None  # the answer's trace: answer_check, rejected_readings
+    trace: dict | None = None  # the answer's `Trace`, as a dict
 
     @property
     def correct(self) -> bool:
@@ -199,7 +196,7 @@ def summarise(outcomes: list[Outcome]) -> dict:
             if (o.trace or {}).get("answer_check")
         ),
         "abstained_by_answer_check": _mean(
-            str(o.timings.get("abstain_reason", "")).startswith("answer_")
+            str((o.trace or {}).get("abstain_reason") or "").startswith("answer_")
             for o in outcomes
             if (o.trace or {}).get("answer_check")
         ),
@@ -247,5 +244,5 @@ def run_question(assistant, gold: GoldQuestion) -> Outcome:
         retrieved_passages=[
             f"{hit.passage.source} ({hit.score:.2f}): {hit.passage.text}" for hit in retrieved
         ],
-        trace=answer.trace,
+        trace=asdict(answer.trace),
     )

@@ -7,10 +7,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
-from rag.models import ModelError
+from rag.errors import ModelError
 from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, break_control_markers
 from rag.prompt import messages as prompt_messages
 
@@ -96,21 +97,24 @@ class LlamaGenerator:
             raise ModelError(f"{source} has no chat template; use an instruction-tuned GGUF")
         eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode(errors="ignore")
         self.formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token="")
-        self.stop = [
-            s for s in self.formatter(messages=[{"role": "user", "content": ""}]).stop if s
-        ]
+        stop = self.formatter(messages=[{"role": "user", "content": ""}]).stop or []
+        self.stop = [stop] if isinstance(stop, str) else [s for s in stop if s]
         self.yes_token = self.llm.tokenize(b" yes", add_bos=False)[0]
         self.no_token = self.llm.tokenize(b" no", add_bos=False)[0]
         self.lock = threading.Lock()  # llama.cpp serves one request at a time
         self.prefix_tokens = len(self._fixed_prefix_tokens())
         self.identity = source
 
+    @property
+    def busy(self) -> bool:
+        return self.lock.locked()
+
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode(), add_bos=False, special=False))
 
     def render(self, messages: list[dict]) -> str:
         """The chat-templated prompt, ready for an assistant prefill to be appended."""
-        return self.formatter(messages=messages).prompt
+        return self.formatter(messages=messages).prompt  # type: ignore[arg-type]
 
     def _tokens(self, messages: list[dict], prefill: str = "") -> list[int]:
         """The chat-templated prompt as tokens: the template's own markers as control tokens,
@@ -219,7 +223,7 @@ class LlamaGenerator:
     def _run(self, tokens: list[int], max_tokens: int, stats: GenerationStats) -> Iterator[str]:
         with self.lock:
             started = time.perf_counter()
-            chunks = self.llm.create_completion(
+            chunks: Any = self.llm.create_completion(  # streamed: an iterator of chunk dicts
                 tokens,
                 max_tokens=max_tokens,
                 temperature=0.0,

@@ -82,7 +82,7 @@ def _function_word_vote(text: str) -> str | None:
         code: sum(word in vocabulary for word in words)
         for code, vocabulary in FUNCTION_WORDS.items()
     }
-    best = max(hits, key=hits.get)
+    best = max(hits, key=lambda code: hits[code])
     runner_up = max(count for code, count in hits.items() if code != best)
     return best if hits[best] > runner_up else None
 

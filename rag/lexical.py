@@ -47,8 +47,9 @@ class LexicalIndex:
 
     def search(self, query: str, k: int) -> dict[str, float]:
         """Passage id -> BM25 score for the best k passages with a positive score."""
-        tokens = tokenize(query)
-        known = [t for t in tokens if self.retriever is not None and t in self.retriever.vocab_dict]
+        if self.retriever is None:
+            return {}
+        known = [t for t in tokenize(query) if t in self.retriever.vocab_dict]
         if not known:
             return {}
         docs, scores = self.retriever.retrieve(

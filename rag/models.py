@@ -18,11 +18,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import ModelError
 from rag.settings import Settings
-
-
-class ModelError(RuntimeError):
-    """A model cannot be fetched, verified or found; the message says what to do."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from rag.answer import Answer
-from rag.assistant import Assistant, Delta, QuestionError
+from rag.assistant import Assistant, Delta
+from rag.errors import QuestionError
 from rag.followup import message_text
 from rag.settings import Settings, is_loopback
 
@@ -38,25 +39,12 @@ def _error(status: int, message: str, kind: str) -> JSONResponse:
 
 
 def _citations(answer: Answer) -> list[dict]:
-    return [
-        {
-            "marker": c.marker,
-            "source": c.source,
-            "title": c.title,
-            "text": c.text,
-            "start": c.start,
-            "end": c.end,
-            "score": c.score,
-        }
-        for c in answer.citations
-    ]
+    return [c.to_dict() for c in answer.citations]
 
 
 def _usage(answer: Answer) -> dict:
-    prompt, completion = (
-        answer.timings.get("prompt_tokens", 0),
-        answer.timings.get("completion_tokens", 0),
-    )
+    prompt = int(answer.timings.get("prompt_tokens") or 0)
+    completion = int(answer.timings.get("completion_tokens") or 0)
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
@@ -79,7 +67,7 @@ def _conversation(messages: list[dict]) -> tuple[str, list[dict]]:
             f"the conversation has {len(messages)} messages; the limit is {MAX_MESSAGES}"
         )
     turns = [
-        {"role": m.get("role"), "content": message_text(m)}
+        {"role": str(m["role"]), "content": message_text(m)}
         for m in messages
         if isinstance(m, dict) and m.get("role") in ("user", "assistant")
     ]
@@ -117,9 +105,8 @@ def create_api(assistant: Assistant, api_key: str = "") -> FastAPI:
         try:
             question, history = _conversation(body.get("messages") or [])
             events = assistant.stream(question, history)
-            next(
-                events
-            )  # the Sources event: raises QuestionError for a bad question before any reply starts
+            # The Sources event: a bad question raises QuestionError before any reply starts.
+            next(events)
         except QuestionError as exc:
             return _error(400, str(exc), "invalid_request_error")
         completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())

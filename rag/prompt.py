@@ -46,7 +46,8 @@ def select_passages(hits, count_tokens, budget: int) -> list:
     >>> len(select_passages(hits, lambda s: len(s.split()), 200))  # the third title does not fit
     2
     """
-    chosen, used = [], 0
+    chosen: list = []
+    used = 0
     for hit in hits:
         cost = (
             count_tokens(hit.passage.text) + count_tokens(hit.passage.title) + PASSAGE_FRAME_TOKENS

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 
+from rag.errors import GeneratorUnavailable
 from rag.generation import Generation, GenerationStats, Judgement, Reply
-from rag.models import ModelError
 from rag.prompt import break_control_markers
 from rag.prompt import messages as prompt_messages
 
@@ -27,10 +26,6 @@ TOP_LOGPROBS = 10
 CHARS_PER_TOKEN = 3.75
 JUDGEMENT_TOKENS = 4  # "Found", ":", " yes" and one to spare
 FORMAT_NOT_FOLLOWED = 10.0  # margin used when the reply does not start with "Found:": it answered
-
-
-class GeneratorUnavailable(ModelError):
-    """The generator server cannot be reached or stopped answering."""
 
 
 def _chunks(response: httpx.Response, url: str) -> Iterator[dict]:
@@ -69,8 +64,11 @@ class RemoteGenerator:
         self.model = model
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=5.0))
-        self.lock = threading.Lock()  # the server queues requests itself; this one is never held
         self.identity = f"{self.url} ({model or 'default model'})"
+
+    @property
+    def busy(self) -> bool:
+        return False  # the server queues requests itself
 
     def count_tokens(self, text: str) -> int:
         # The tokenizer is on the server. Qwen2.5's averages 3.75 characters per token over the
@@ -152,16 +150,16 @@ class RemoteGenerator:
         request of a few tokens for the judgement, and the answer's own request if it is wanted
         (a server with a prompt cache reuses what the two prompts share)."""
         started = time.perf_counter()
-        separate = judge_messages is not None and judge_messages != messages
+        judged = judge_messages or messages
+        separate = judged != messages
         response, choices, margin, first = self._read_judgement(
-            judge_messages if separate else messages, JUDGEMENT_TOKENS if separate else max_tokens
+            judged, JUDGEMENT_TOKENS if separate else max_tokens
         )
         if separate:
             response.close()
         prompt_tokens = self._count_messages(messages)
-        read = prompt_tokens + (
-            self._count_messages(judge_messages) if separate else 0
-        )  # assuming a server without a prompt cache
+        # Assuming a server without a prompt cache.
+        read = prompt_tokens + (self._count_messages(judged) if separate else 0)
         judgement = Judgement(
             margin, prompt_tokens, 0, (time.perf_counter() - started) * 1000, read
         )

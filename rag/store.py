@@ -25,8 +25,10 @@ from chromadb.config import Settings as ChromaSettings
 from tqdm import tqdm
 
 from rag.chunking import chunk
-from rag.corpus import ArticleError, article_files, file_hash, load_article
+from rag.corpus import article_files, file_hash, load_article
+from rag.errors import ArticleError, IndexDamaged, IndexDiskFull, IndexMismatch, IndexProblem
 from rag.lexical import LexicalIndex
+from rag.protocols import BatchEmbedder, Embedder
 
 log = logging.getLogger(__name__)
 
@@ -79,41 +81,6 @@ class StoredVectors:
 
     def __post_init__(self):
         self.rows = {pid: row for row, pid in enumerate(self.ids)}
-
-
-class IndexProblem(RuntimeError):
-    """The index cannot be opened or written; the message says what to do."""
-
-
-class IndexDamaged(IndexProblem):
-    """The index cannot be trusted; the message says how to rebuild it."""
-
-    def __init__(self, where: Path | str, problem: str):
-        super().__init__(
-            f"the index in {where} is damaged ({problem}); rebuild it with `rag index --rebuild`"
-        )
-
-
-class IndexMismatch(IndexProblem):
-    """A shared index was built with other settings than this client's."""
-
-    def __init__(self, where: str, built: dict | None, wanted: dict):
-        super().__init__(
-            f"the index on {where} was built with {built}, this client uses {wanted}: use the "
-            "same embedder and chunk size, or rebuild it with `rag index --rebuild`"
-        )
-
-
-class IndexDiskFull(IndexProblem):
-    """The disk under the index filled up; the index answers from what it held before."""
-
-    def __init__(self, folder: Path):
-        free = shutil.disk_usage(folder).free / 1e6
-        super().__init__(
-            f"cannot write the index in {folder}: the disk is full ({free:.1f} MB free). "
-            "Free some space and run `rag index` again; until then it answers from what was "
-            "indexed before"
-        )
 
 
 LOW_DISK_BYTES = 64 * 1024 * 1024
@@ -195,7 +162,7 @@ def chroma_server(url: str):
     """An HTTP client for the Chroma server at `url` (e.g. http://127.0.0.1:8001)."""
     parts = urllib.parse.urlsplit(url)
     return chromadb.HttpClient(
-        host=parts.hostname,
+        host=parts.hostname or "localhost",
         port=parts.port or (443 if parts.scheme == "https" else 8000),
         ssl=parts.scheme == "https",
         settings=ChromaSettings(anonymized_telemetry=False),
@@ -213,10 +180,15 @@ class PassageStore:
         self.folder = folder
         self.remote = bool(chroma_url)
         self.where = chroma_url or folder
-        self.config = {"embedder": embedder_identity, "chunk_chars": chunk_chars}
+        self.chunk_chars = chunk_chars
+        self.config: dict[str, str | int] = {
+            "embedder": embedder_identity,
+            "chunk_chars": chunk_chars,
+        }
         self._passages: dict[str, Passage] | None = None
         self._matrix: StoredVectors | None = None
         self._lexical: LexicalIndex | None = None
+        self.manifest_io: CollectionManifest | FileManifest
         try:
             if self.remote:
                 self.client = chroma_server(chroma_url)
@@ -413,16 +385,31 @@ class PassageStore:
         }
 
     # -- writing --------------------------------------------------------------------------
-    def update(self, corpus: Path, embedder, show_progress: bool = True) -> IndexReport:
-        """Bring the index in line with the files in `corpus`: add, re-embed, remove."""
+    def update(
+        self,
+        corpus: Path,
+        embedder: Embedder,
+        show_progress: bool = True,
+        batch_embedder: BatchEmbedder | None = None,
+    ) -> IndexReport:
+        """Bring the index in line with the files in `corpus`: add, re-embed, remove.
+
+        `batch_embedder` embeds all new passages at once (on several processes or a cluster);
+        the vectors are then written file by file, as in a local build."""
         try:
-            return self._update(corpus, embedder, show_progress)
+            return self._update(corpus, embedder, show_progress, batch_embedder)
         except Exception as exc:
             if not self.remote and _disk_full(self.folder, exc):
                 raise IndexDiskFull(self.folder) from exc
             raise
 
-    def _update(self, corpus: Path, embedder, show_progress: bool) -> IndexReport:
+    def _update(
+        self,
+        corpus: Path,
+        embedder: Embedder,
+        show_progress: bool,
+        batch_embedder: BatchEmbedder | None,
+    ) -> IndexReport:
         report = IndexReport()
         paths = {p.relative_to(corpus).as_posix(): p for p in article_files(corpus)}
         for source in sorted(set(self.files) - set(paths)):
@@ -466,19 +453,15 @@ class PassageStore:
                 log.warning("skipped %s", exc)
                 report.skipped.append(Skipped(source, str(exc).removeprefix(f"{source}: ")))
                 continue
-            articles.append(
-                (article, chunk(article.text, article.language, self.config["chunk_chars"]))
-            )
+            articles.append((article, chunk(article.text, article.language, self.chunk_chars)))
 
-        # An embedder spread over processes or a cluster embeds everything at once; the
-        # vectors are then written file by file, as in a local build.
-        ready = (
-            embedder.encode_articles(
-                [([c.text for c in chunks], a.title) for a, chunks in articles]
+        ready: list[np.ndarray | None] = [None] * len(articles)
+        if articles and batch_embedder is not None:
+            ready = list(
+                batch_embedder.encode_articles(
+                    [([c.text for c in chunks], a.title) for a, chunks in articles]
+                )
             )
-            if articles and hasattr(embedder, "encode_articles")
-            else [None] * len(articles)
-        )
         with tqdm(
             total=sum(len(c) for _, c in articles),
             unit="passage",

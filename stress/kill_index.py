@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from rag import models  # noqa: E402
 from rag.chunking import chunk  # noqa: E402
 from rag.corpus import load_article  # noqa: E402
-from rag.embedding import Embedder  # noqa: E402
+from rag.embedding import SentenceEmbedder  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.store import PassageStore  # noqa: E402
@@ -138,14 +138,14 @@ def run_index(
     )
 
 
-def open_store(index: Path, embedder: Embedder, chunk_chars: int) -> PassageStore:
+def open_store(index: Path, embedder: SentenceEmbedder, chunk_chars: int) -> PassageStore:
     from chromadb.api.client import SharedSystemClient
 
     SharedSystemClient.clear_system_cache()  # read the files as a new process would
     return PassageStore(index, embedder.identity, chunk_chars)
 
 
-def check(store: PassageStore, embedder: Embedder, corpus: Corpus) -> list[str]:
+def check(store: PassageStore, embedder: SentenceEmbedder, corpus: Corpus) -> list[str]:
     """Problems with the index as it stands; empty when it is a whole, answering index."""
     problems = []
     passages = store.passages()
@@ -212,7 +212,7 @@ def main() -> int:
     rng = random.Random(seed)
     random.seed(seed)
     settings = Settings()
-    embedder = Embedder(models.embedder_source(settings), settings.threads)
+    embedder = SentenceEmbedder(models.embedder_source(settings), settings.threads)
     failures = 0
     with tempfile.TemporaryDirectory(prefix="kill-index-") as work:
         work = Path(work)

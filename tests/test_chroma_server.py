@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from rag.errors import IndexMismatch
 from rag.retrieval import Retriever
-from rag.store import IndexMismatch, PassageStore, wipe_index
-from stress.serve import free_port, stop
-from tests.conftest import serve_or_fail
+from rag.store import PassageStore, wipe_index
+from tests.helpers import build, free_port, serve_or_fail, stop
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.server]
 
 CHROMA = Path(sys.executable).parent / "chroma"
 
@@ -51,12 +51,10 @@ def test_index_reindex_and_query_on_the_server_with_nothing_on_the_clients_disk(
     tmp_path, corpus, hashing_embedder, chroma_url
 ):
     store = remote_store(tmp_path, hashing_embedder, chroma_url)
-    first = store.update(corpus, hashing_embedder, show_progress=False)
+    first = build(store, corpus, hashing_embedder)
     assert len(first.added) == 5 and first.passages > 30
     assert not (tmp_path / "client-disk").exists()
-    again = remote_store(tmp_path, hashing_embedder, chroma_url).update(
-        corpus, hashing_embedder, show_progress=False
-    )
+    again = build(remote_store(tmp_path, hashing_embedder, chroma_url), corpus, hashing_embedder)
     assert (again.added, again.unchanged, again.passages) == ([], 5, first.passages)
 
     changed = corpus / "003_94838c7e088f3b72.txt"
@@ -68,7 +66,7 @@ def test_index_reindex_and_query_on_the_server_with_nothing_on_the_clients_disk(
     (corpus / "zz_new.txt").write_text(
         "Neu\nDas Luftschiff Graf Lindwurm ist 89 Meter lang.", encoding="utf-8"
     )
-    report = store.update(corpus, hashing_embedder, show_progress=False)
+    report = build(store, corpus, hashing_embedder)
     assert (report.added, report.updated, report.removed) == (
         ["zz_new.txt"],
         ["003_94838c7e088f3b72.txt"],
@@ -88,13 +86,13 @@ def test_two_clients_share_one_index_and_see_each_others_changes(
 ):
     writer = remote_store(tmp_path, hashing_embedder, chroma_url)
     reader = remote_store(tmp_path, hashing_embedder, chroma_url)
-    writer.update(corpus, hashing_embedder, show_progress=False)
+    build(writer, corpus, hashing_embedder)
     reader.refresh()
     assert set(reader.passages()) == set(writer.passages()) and reader.files == writer.files
     (corpus / "zz_new.txt").write_text(
         "Neu\nDas Luftschiff Graf Lindwurm ist 89 Meter lang.", encoding="utf-8"
     )
-    writer.update(corpus, hashing_embedder, show_progress=False)
+    build(writer, corpus, hashing_embedder)
     hits = Retriever(reader, hashing_embedder, 0.0).search(
         "Das Luftschiff Graf Lindwurm ist 89 Meter lang.", 1
     )  # refreshes first
@@ -105,7 +103,7 @@ def test_a_client_with_other_settings_is_refused_and_the_shared_index_kept(
     tmp_path, corpus, hashing_embedder, chroma_url
 ):
     store = remote_store(tmp_path, hashing_embedder, chroma_url)
-    count = store.update(corpus, hashing_embedder, show_progress=False).passages
+    count = build(store, corpus, hashing_embedder).passages
     with pytest.raises(IndexMismatch, match=r"chunk_chars.*rag index --rebuild"):
         remote_store(tmp_path, hashing_embedder, chroma_url, chunk_chars=300)
     assert len(remote_store(tmp_path, hashing_embedder, chroma_url).passages()) == count

@@ -1,6 +1,6 @@
 from rag.chunking import chunk, sentence_spans
 from rag.corpus import load_article
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 
 def test_passages_point_back_into_the_article_text():

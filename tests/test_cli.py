@@ -40,3 +40,23 @@ def test_eval_reads_every_gold_file_and_names_a_missing_one(tmp_path):
     result = rag("eval", "--gold", str(tmp_path / "missing.jsonl"), "--gold", "eval/gold.jsonl")
     assert result.returncode == 2
     assert "missing.jsonl" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_without_api_names_the_web_chat_command():
+    result = rag("serve")
+    assert result.returncode == 2 and "rag-chat" in result.stderr
+
+
+def test_the_library_never_imports_the_web_chat():
+    import ast
+
+    from tests.helpers import REPO
+
+    imported = set()
+    for path in (REPO / "rag").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+    assert "rag" in imported and "ui" not in imported

@@ -1,6 +1,7 @@
 import pytest
 
-from rag.corpus import ArticleError, article_files, decode, load_article, normalise
+from rag.corpus import article_files, decode, load_article, normalise
+from rag.errors import ArticleError
 
 
 def test_utf8_utf16_and_latin1_decode_to_the_same_text():

@@ -8,18 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import Embedder
+from rag.embedding import SentenceEmbedder
 from rag.models import embedder_source
 from rag.settings import Settings
 from rag.store import PassageStore
-from tests.conftest import REPO, copy_of_seeds
+from tests.helpers import REPO, copy_of_seeds
 
 pytestmark = pytest.mark.real
 
 
 @pytest.fixture(scope="module")
 def embedder():
-    return Embedder(embedder_source(Settings()), 2)
+    return SentenceEmbedder(embedder_source(Settings()), 2)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import pytest
 
+from rag.errors import GoldError
 from rag.evaluation import (
-    GoldError,
     GoldQuestion,
     Outcome,
     answer_correct,
@@ -89,7 +89,7 @@ def test_empty_or_broken_gold_files_are_clear_errors(tmp_path):
 
 
 def test_the_team_gold_file_is_valid_and_covers_what_it_must():
-    from tests.conftest import REPO, SEEDS
+    from tests.helpers import REPO, SEEDS
 
     gold = load_gold(REPO / "eval" / "gold.jsonl")
     assert len(gold) >= 40 and len({g.id for g in gold}) == len(gold)

@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
-from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
-from rag.corpus import ArticleError
+from rag import Answer, Assistant, Delta, Settings, Sources
+from rag.errors import ArticleError, QuestionError
 from rag.prompt import SYSTEM
-from tests.conftest import copy_of_seeds
+from tests.helpers import copy_of_seeds
 
 pytestmark = pytest.mark.real
 
@@ -105,11 +105,9 @@ def test_unanswerable_questions_abstain_in_the_askers_language(assistant, questi
 def test_the_same_question_gets_the_same_answer_whatever_was_asked_before(assistant):
     question = "Combien d'employés d'OpenAI ont signé la lettre ?"
     first = assistant.ask(question)
-    assistant.ask(
-        "Combien d'employés d'OpenAI ont signé la lettre au conseil ?"
-    )  # the same passages first
+    assistant.ask("Combien d'employés d'OpenAI ont signé la lettre au conseil ?")  # same passages
     again = assistant.ask(question)
-    assert again.timings["yes_no_margin"] == first.timings["yes_no_margin"]
+    assert again.trace.yes_no_margin == first.trace.yes_no_margin
     assert again.text == first.text
 
 
@@ -142,17 +140,15 @@ def test_an_answer_that_states_no_fact_is_read_again_and_never_shown(assistant):
     # The first reading answers "Kevin Scott a transmis le message de Kevin Scott à Amy Hood [1]."
     events = list(assistant.stream("Qui a transmis le message de Kevin Scott à Amy Hood ?"))
     answer = events[-1]
-    assert [r["verdict"] for r in answer.trace["rejected_readings"]] == ["no_fact"]
-    assert "Kevin Scott a transmis" in answer.trace["rejected_readings"][0]["text"]
+    assert [r.verdict for r in answer.trace.rejected_readings] == ["no_fact"]
+    assert "Kevin Scott a transmis" in answer.trace.rejected_readings[0].text
     assert "Nadella" in answer.text and "".join(e.text for e in events[1:-1]).strip() == answer.text
 
 
 def test_an_answer_is_checked_against_its_passages(assistant):
     answer = assistant.ask("Who is the CFO of Microsoft mentioned in the emails?")
-    assert answer.trace == {
-        "answer_check": "supported",
-        "rejected_readings": [],
-    }  # "Amy Hood" stands in the passage
+    # "Amy Hood" stands in the passage.
+    assert answer.trace.answer_check == "supported" and not answer.trace.rejected_readings
 
 
 def test_a_follow_up_uses_the_conversation(assistant):

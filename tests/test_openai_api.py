@@ -7,10 +7,9 @@ import sys
 
 import pytest
 
-from rag.assistant import QuestionError
+from rag.errors import QuestionError
 from rag.openai_api import _conversation
-from stress.serve import free_port, stop
-from tests.conftest import REPO, copy_of_seeds, serve_or_fail
+from tests.helpers import REPO, copy_of_seeds, free_port, serve_or_fail, stop
 
 KEY = "test-key-0123"
 CLOUD = "What share of the global cloud infrastructure market does Amazon hold?"
@@ -62,11 +61,13 @@ def client(api_url):
 
 
 @pytest.mark.real
+@pytest.mark.server
 def test_the_assistant_is_the_one_model(client):
     assert [m.id for m in client.models.list()] == ["rag-news"]
 
 
 @pytest.mark.real
+@pytest.mark.server
 def test_a_plain_completion_is_the_grounded_answer_with_its_citations(client):
     completion = client.chat.completions.create(
         model="rag-news", messages=[{"role": "user", "content": CLOUD}]
@@ -83,6 +84,7 @@ def test_a_plain_completion_is_the_grounded_answer_with_its_citations(client):
 
 
 @pytest.mark.real
+@pytest.mark.server
 def test_a_streamed_completion_ends_with_the_citations(client):
     chunks = list(
         client.chat.completions.create(
@@ -99,6 +101,7 @@ def test_a_streamed_completion_ends_with_the_citations(client):
 
 
 @pytest.mark.real
+@pytest.mark.server
 def test_an_unanswerable_question_abstains_in_the_askers_language(client):
     completion = client.chat.completions.create(
         model="rag-news",
@@ -111,6 +114,7 @@ def test_an_unanswerable_question_abstains_in_the_askers_language(client):
 
 
 @pytest.mark.real
+@pytest.mark.server
 def test_a_bad_key_and_a_bad_question_are_rejected_with_a_message(api_url, client):
     import openai
 
@@ -123,6 +127,7 @@ def test_a_bad_key_and_a_bad_question_are_rejected_with_a_message(api_url, clien
 
 
 @pytest.mark.real
+@pytest.mark.server
 def test_over_long_conversations_get_a_clear_error_not_a_server_error(api_url, client):
     import openai
 

@@ -8,12 +8,11 @@ import sys
 import pytest
 
 from rag import Answer, Assistant, Delta, Settings, Sources
+from rag.errors import GeneratorUnavailable
 from rag.models import generator_source
-from rag.remote_generation import GeneratorUnavailable
-from stress.serve import free_port, stop
-from tests.conftest import copy_of_seeds, serve_or_fail
+from tests.helpers import copy_of_seeds, free_port, serve_or_fail, stop
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.server]
 
 
 def start_model_server(log_path) -> tuple[subprocess.Popen, str]:
@@ -67,7 +66,7 @@ def test_a_streamed_answer_from_the_server_is_cited_and_timed(remote):
     assert "".join(d.text for d in deltas) == answer.text
     timings = answer.timings
     assert (
-        timings["yes_no_margin"] > 0.5
+        answer.trace.yes_no_margin > 0.5
         and timings["completion_tokens"] > 3
         and timings["prompt_tokens"] > 100
     )

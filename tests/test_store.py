@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from rag.store import PassageStore
+from tests.helpers import build
 
 
 def open_store(tmp_path, embedder, chunk_chars=600):
@@ -14,14 +15,10 @@ def open_store(tmp_path, embedder, chunk_chars=600):
 
 
 def test_a_second_run_skips_unchanged_files_and_keeps_the_count(tmp_path, corpus, hashing_embedder):
-    first = open_store(tmp_path, hashing_embedder).update(
-        corpus, hashing_embedder, show_progress=False
-    )
+    first = build(open_store(tmp_path, hashing_embedder), corpus, hashing_embedder)
     assert len(first.added) == 5 and first.passages > 30
     embedded = hashing_embedder.calls
-    second = open_store(tmp_path, hashing_embedder).update(
-        corpus, hashing_embedder, show_progress=False
-    )
+    second = build(open_store(tmp_path, hashing_embedder), corpus, hashing_embedder)
     assert (second.added, second.updated, second.unchanged, second.passages) == (
         [],
         [],
@@ -33,14 +30,14 @@ def test_a_second_run_skips_unchanged_files_and_keeps_the_count(tmp_path, corpus
 
 def test_changed_files_are_re_embedded_and_deleted_ones_removed(tmp_path, corpus, hashing_embedder):
     store = open_store(tmp_path, hashing_embedder)
-    before = store.update(corpus, hashing_embedder, show_progress=False).passages
+    before = build(store, corpus, hashing_embedder).passages
     changed = corpus / "003_94838c7e088f3b72.txt"
     changed.write_text(
         changed.read_text(encoding="utf-8") + "\nEin neuer Satz über Zebras im Zoo.",
         encoding="utf-8",
     )
     (corpus / "004_049a8fec8080a705.txt").unlink()
-    report = store.update(corpus, hashing_embedder, show_progress=False)
+    report = build(store, corpus, hashing_embedder)
     assert report.updated == ["003_94838c7e088f3b72.txt"] and report.removed == [
         "004_049a8fec8080a705.txt"
     ]
@@ -52,14 +49,10 @@ def test_changed_files_are_re_embedded_and_deleted_ones_removed(tmp_path, corpus
 
 
 def test_changing_the_chunk_setting_rebuilds(tmp_path, corpus, hashing_embedder):
-    coarse = (
-        open_store(tmp_path, hashing_embedder, 600)
-        .update(corpus, hashing_embedder, show_progress=False)
-        .passages
-    )
+    coarse = build(open_store(tmp_path, hashing_embedder, 600), corpus, hashing_embedder).passages
     store = open_store(tmp_path, hashing_embedder, 300)
     assert store.files == {}
-    fine = store.update(corpus, hashing_embedder, show_progress=False)
+    fine = build(store, corpus, hashing_embedder)
     assert len(fine.added) == 5 and fine.passages > coarse
     assert store.collection.count() == fine.passages
 
@@ -68,9 +61,7 @@ def test_an_unreadable_file_is_skipped_by_name_and_the_rest_indexed(
     tmp_path, corpus, hashing_embedder
 ):
     (corpus / "broken.txt").write_bytes(b"\x00\x01\x02binary")
-    report = open_store(tmp_path, hashing_embedder).update(
-        corpus, hashing_embedder, show_progress=False
-    )
+    report = build(open_store(tmp_path, hashing_embedder), corpus, hashing_embedder)
     assert len(report.added) == 5
     assert len(report.skipped) == 1 and report.skipped[0].source == "broken.txt"
 
@@ -83,7 +74,7 @@ def test_a_build_killed_half_way_keeps_the_last_good_index_and_the_next_run_comp
     tmp_path, corpus, hashing_embedder, monkeypatch
 ):
     store = open_store(tmp_path, hashing_embedder)
-    good = store.update(corpus, hashing_embedder, show_progress=False).passages
+    good = build(store, corpus, hashing_embedder).passages
     changed = corpus / "002_ccdb200a2a1ca015.txt"
     changed.write_text(
         changed.read_text(encoding="utf-8").replace("22. Juli", "23. Juli"), encoding="utf-8"
@@ -103,7 +94,7 @@ def test_a_build_killed_half_way_keeps_the_last_good_index_and_the_next_run_comp
 
     monkeypatch.setattr(hashing_embedder, "encode_documents", dying_encode)
     with pytest.raises(Crash):
-        store.update(corpus, hashing_embedder, show_progress=False)
+        build(store, corpus, hashing_embedder)
     monkeypatch.undo()
 
     reopened = open_store(tmp_path, hashing_embedder)
@@ -114,7 +105,7 @@ def test_a_build_killed_half_way_keeps_the_last_good_index_and_the_next_run_comp
     hits = reopened.dense_search(hashing_embedder.encode_query("22. Juli Microsoft Investition"), 5)
     assert hits and all(pid in passages for pid in hits)
 
-    report = reopened.update(corpus, hashing_embedder, show_progress=False)
+    report = build(reopened, corpus, hashing_embedder)
     assert report.added == ["new.txt"] and report.updated == ["002_ccdb200a2a1ca015.txt"]
     assert reopened.collection.count() == len(reopened.passages()) == report.passages
     assert any("23. Juli" in p.text for p in reopened.passages().values())
@@ -122,7 +113,7 @@ def test_a_build_killed_half_way_keeps_the_last_good_index_and_the_next_run_comp
 
 def test_the_manifest_records_model_chunking_and_file_hashes(tmp_path, corpus, hashing_embedder):
     store = open_store(tmp_path, hashing_embedder)
-    store.update(corpus, hashing_embedder, show_progress=False)
+    build(store, corpus, hashing_embedder)
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
     assert manifest["config"] == {"embedder": hashing_embedder.identity, "chunk_chars": 600}
     assert set(manifest["files"]) == {p.name for p in corpus.glob("*.txt")}
@@ -134,16 +125,16 @@ def test_the_manifest_records_model_chunking_and_file_hashes(tmp_path, corpus, h
 def test_a_damaged_manifest_rebuilds_instead_of_answering_wrongly(
     tmp_path, corpus, hashing_embedder
 ):
-    open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False)
+    build(open_store(tmp_path, hashing_embedder), corpus, hashing_embedder)
     (tmp_path / "index" / "manifest.json").write_text("{not json")
     store = open_store(tmp_path, hashing_embedder)
     assert store.files == {} and store.passages() == {}
-    assert len(store.update(corpus, hashing_embedder, show_progress=False).added) == 5
+    assert len(build(store, corpus, hashing_embedder).added) == 5
 
 
 def test_similarity_is_the_exact_cosine_of_stored_passages(tmp_path, corpus, hashing_embedder):
     store = open_store(tmp_path, hashing_embedder)
-    store.update(corpus, hashing_embedder, show_progress=False)
+    build(store, corpus, hashing_embedder)
     passage = next(iter(store.passages().values()))
     query = hashing_embedder.encode_query(passage.text)
     assert store.similarity(query, [passage.id])[passage.id] == pytest.approx(1.0, abs=1e-5)
@@ -158,11 +149,11 @@ def test_dense_search_finds_a_just_added_passage_exactly_and_through_chroma(
 
     monkeypatch.setattr(rag.store, "EXACT_SEARCH_LIMIT", exact_limit)
     store = open_store(tmp_path, hashing_embedder)
-    store.update(corpus, hashing_embedder, show_progress=False)
+    build(store, corpus, hashing_embedder)
     (corpus / "zz_new.txt").write_text(
         "Neu\nDas Luftschiff Graf Lindwurm ist 89 Meter lang.", encoding="utf-8"
     )
-    store.update(corpus, hashing_embedder, show_progress=False)
+    build(store, corpus, hashing_embedder)
     hits = store.dense_search(
         hashing_embedder.encode_query("Das Luftschiff Graf Lindwurm ist 89 Meter lang."), 3
     )
@@ -183,7 +174,7 @@ def test_a_crash_while_removing_an_article_never_answers_from_it(
     tmp_path, corpus, hashing_embedder, monkeypatch
 ):
     store = open_store(tmp_path, hashing_embedder)
-    store.update(corpus, hashing_embedder, show_progress=False)
+    build(store, corpus, hashing_embedder)
     (corpus / "004_049a8fec8080a705.txt").unlink()
 
     def dying_delete(**kwargs):
@@ -191,14 +182,12 @@ def test_a_crash_while_removing_an_article_never_answers_from_it(
 
     monkeypatch.setattr(store.collection, "delete", dying_delete)
     with pytest.raises(Crash):
-        store.update(
-            corpus, hashing_embedder, show_progress=False
-        )  # dies after the manifest, before the vectors
+        build(store, corpus, hashing_embedder)  # dies after the manifest, before the vectors
     monkeypatch.undo()
 
     reopened = reopen(tmp_path, hashing_embedder)
     assert "004_049a8fec8080a705.txt" not in {p.source for p in reopened.passages().values()}
-    report = reopened.update(corpus, hashing_embedder, show_progress=False)
+    report = build(reopened, corpus, hashing_embedder)
     assert (
         reopened.collection.count() == len(reopened.passages()) == report.passages
     )  # the orphans are swept
@@ -207,31 +196,23 @@ def test_a_crash_while_removing_an_article_never_answers_from_it(
 def test_lost_passages_are_reported_with_the_fix_and_rebuilt_on_request(
     tmp_path, corpus, hashing_embedder
 ):
-    from rag.store import IndexDamaged, wipe_index
+    from rag.errors import IndexDamaged
+    from rag.store import wipe_index
 
-    good = (
-        open_store(tmp_path, hashing_embedder)
-        .update(corpus, hashing_embedder, show_progress=False)
-        .passages
-    )
+    good = build(open_store(tmp_path, hashing_embedder), corpus, hashing_embedder).passages
     shutil.rmtree(tmp_path / "index" / "chroma")
     with pytest.raises(IndexDamaged, match=r"passages are missing.*rag index --rebuild"):
         reopen(tmp_path, hashing_embedder)
     (tmp_path / "index" / "notes.txt").write_text("a user's file")
     wipe_index(tmp_path / "index")
     assert [p.name for p in (tmp_path / "index").iterdir()] == ["notes.txt"]  # only our files go
-    assert (
-        reopen(tmp_path, hashing_embedder)
-        .update(corpus, hashing_embedder, show_progress=False)
-        .passages
-        == good
-    )
+    assert build(reopen(tmp_path, hashing_embedder), corpus, hashing_embedder).passages == good
 
 
 def test_a_corrupted_database_is_reported_not_answered_from(tmp_path, corpus, hashing_embedder):
-    from rag.store import IndexDamaged
+    from rag.errors import IndexDamaged
 
-    open_store(tmp_path, hashing_embedder).update(corpus, hashing_embedder, show_progress=False)
+    build(open_store(tmp_path, hashing_embedder), corpus, hashing_embedder)
     database = tmp_path / "index" / "chroma" / "chroma.sqlite3"
     database.write_bytes(b"this is not a database" * 100)
     with pytest.raises(IndexDamaged, match="rag index --rebuild"):
@@ -240,7 +221,7 @@ def test_a_corrupted_database_is_reported_not_answered_from(tmp_path, corpus, ha
 
 def test_a_missing_bm25_folder_is_rebuilt_from_the_passages(tmp_path, corpus, hashing_embedder):
     store = open_store(tmp_path, hashing_embedder)
-    store.update(corpus, hashing_embedder, show_progress=False)
+    build(store, corpus, hashing_embedder)
     shutil.rmtree(tmp_path / "index" / store.manifest["bm25"])
     reopened = reopen(tmp_path, hashing_embedder)
     assert sorted(reopened.lexical().ids) == sorted(reopened.passages())
@@ -251,13 +232,13 @@ def test_the_same_article_under_two_names_is_indexed_once(tmp_path, corpus, hash
     original = corpus / "002_ccdb200a2a1ca015.txt"
     shutil.copy(original, corpus / "a copy.txt")
     store = open_store(tmp_path, hashing_embedder)
-    report = store.update(corpus, hashing_embedder, show_progress=False)
+    report = build(store, corpus, hashing_embedder)
     assert [str(s) for s in report.skipped] == [
         "a copy.txt: same text as 002_ccdb200a2a1ca015.txt, indexed once"
     ]
     assert "a copy.txt" not in store.files
     original.unlink()  # the copy takes over when the original goes
-    report = store.update(corpus, hashing_embedder, show_progress=False)
+    report = build(store, corpus, hashing_embedder)
     assert report.added == ["a copy.txt"] and report.removed == ["002_ccdb200a2a1ca015.txt"]
 
 
@@ -272,7 +253,7 @@ def test_odd_file_names_are_indexed_and_found_under_their_name(tmp_path, corpus,
             f"Titel {i}\nDer Leuchtturm Nummer {i} steht auf der Insel Zyx{i}.", encoding="utf-8"
         )
     store = open_store(tmp_path, hashing_embedder)
-    report = store.update(corpus, hashing_embedder, show_progress=False)
+    report = build(store, corpus, hashing_embedder)
     assert set(names) <= set(report.added)
     for i, name in enumerate(names):
         hits = store.dense_search(
@@ -290,9 +271,7 @@ def test_a_50_mb_file_is_refused_with_the_limit_and_the_rest_indexed(
         for _ in range(50):
             f.write("Ein sehr langer Satz über nichts Besonderes. " * 23_000 + "\n")
     assert (corpus / "huge.txt").stat().st_size > 50_000_000
-    report = open_store(tmp_path, hashing_embedder).update(
-        corpus, hashing_embedder, show_progress=False
-    )
+    report = build(open_store(tmp_path, hashing_embedder), corpus, hashing_embedder)
     assert len(report.added) == 5
     assert len(report.skipped) == 1 and re.match(
         r"huge\.txt: 5\d\.\d MB is over the 20 MB limit", str(report.skipped[0])
@@ -327,15 +306,15 @@ def test_a_full_disk_stops_the_build_with_a_clear_error_and_the_old_index_answer
 ):
     import subprocess
 
-    from rag.store import IndexDiskFull
+    from rag.errors import IndexDiskFull
 
     store = open_store(small_disk, hashing_embedder)
-    good = store.update(corpus, hashing_embedder, show_progress=False).passages
+    good = build(store, corpus, hashing_embedder).passages
     (corpus / "big.txt").write_text(
         "Big\n" + "".join(f"Satz {i} über das Thema {i * 7} steht hier. " for i in range(20_000))
     )
     with pytest.raises(IndexDiskFull, match=r"disk is full .*run `rag index` again"):
-        store.update(corpus, hashing_embedder, show_progress=False)
+        build(store, corpus, hashing_embedder)
     with pytest.raises(
         IndexDiskFull
     ):  # not "damaged": while the disk is full, Chroma cannot even open
@@ -349,5 +328,5 @@ def test_a_full_disk_stops_the_build_with_a_clear_error_and_the_old_index_answer
     )
     assert hits and all(pid in reopened.passages() for pid in hits)
     (corpus / "big.txt").unlink()
-    report = reopened.update(corpus, hashing_embedder, show_progress=False)
+    report = build(reopened, corpus, hashing_embedder)
     assert reopened.collection.count() == len(reopened.passages()) == report.passages == good

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from stress.serve import start_app
-from tests.conftest import REPO, copy_of_seeds
+from tests.helpers import REPO, copy_of_seeds, start_app
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "tests" / "artifacts"

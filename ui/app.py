@@ -13,13 +13,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing phones hom
 
 import gradio as gr
 
-from rag import Answer, Assistant, Delta, QuestionError, Settings, Sources
-from rag.assistant import STARTUP_ERRORS
-from rag.corpus import MAX_UPLOAD_BYTES, ArticleError
-from rag.followup import message_text
-from rag.models import ModelError
-from rag.settings import is_loopback
-from rag.store import IndexDiskFull
+from rag import (
+    MAX_UPLOAD_BYTES,
+    Answer,
+    Assistant,
+    Delta,
+    RagError,
+    Settings,
+    Sources,
+    is_loopback,
+    message_text,
+)
 from ui.render import CSS, sources_html, timings_line
 
 EXAMPLES = [
@@ -66,10 +70,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                         sources_html(passages, language, event),
                         timings_line(event.timings),
                     )
-        except (
-            QuestionError,
-            ModelError,
-        ) as exc:  # a bad question; a generator server gone mid-answer
+        except RagError as exc:  # a bad question; a generator server gone mid-answer
             history[-1]["content"] = f"⚠ {exc}"
             yield history, "", gr.skip(), ""
 
@@ -86,7 +87,7 @@ def build(assistant: Assistant) -> gr.Blocks:
             try:
                 report = assistant.add_article(path.name, path.read_bytes())
                 messages.append(f"✓ {path.name}: indexed ({report.passages} passages in all)")
-            except (ArticleError, IndexDiskFull, OSError) as exc:
+            except (RagError, OSError) as exc:
                 messages.append(f"✗ {exc}")
         return (*articles_table(), "\n\n".join(messages), None)
 
@@ -96,7 +97,7 @@ def build(assistant: Assistant) -> gr.Blocks:
         try:
             assistant.remove_article(source)
             message = f"✓ {source} removed"
-        except (ArticleError, IndexDiskFull, OSError) as exc:
+        except (RagError, OSError) as exc:
             message = f"✗ {exc}"
         return (*articles_table(), message)
 
@@ -104,25 +105,14 @@ def build(assistant: Assistant) -> gr.Blocks:
         """Answer one question; returns text, abstained, language, citations and timings."""
         try:
             answer = assistant.ask(question)
-        except QuestionError as exc:
+        except RagError as exc:
             raise gr.Error(str(exc)) from None
         return {
             "text": answer.text,
             "abstained": answer.abstained,
             "language": answer.language,
             "timings": answer.timings,
-            "citations": [
-                {
-                    "marker": c.marker,
-                    "source": c.source,
-                    "title": c.title,
-                    "text": c.text,
-                    "start": c.start,
-                    "end": c.end,
-                    "score": c.score,
-                }
-                for c in answer.citations
-            ],
+            "citations": [c.to_dict() for c in answer.citations],
         }
 
     with gr.Blocks(title="News Q&A") as demo:
@@ -223,7 +213,7 @@ def main() -> None:
 
     try:
         assistant = Assistant(settings)
-    except STARTUP_ERRORS as exc:
+    except RagError as exc:
         sys.exit(f"error: {exc}")
     demo = build(assistant)
     demo.queue(default_concurrency_limit=4, max_size=64)

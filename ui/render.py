@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from rag.answer import supporting_sentences
+from rag import supporting_sentences
 
 
 def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:

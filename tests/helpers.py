@@ -1,0 +1,101 @@
+"""What several test modules share: paths, a fake embedder and generator, server processes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.generation import Generation, GenerationStats, Judgement, Reply
+from stress.serve import free_port, start_app, start_process, stop
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+
+__all__ = ["REPO", "SEEDS", "free_port", "start_app", "stop"]
+
+
+class HashingEmbedder:
+    """A deterministic bag-of-words embedder, for unit tests of the store alone."""
+
+    identity = "hashing-test-embedder|dim=64"
+
+    def __init__(self):
+        self.calls = 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(64, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
+        norm = np.linalg.norm(vector)
+        return vector / norm if norm else vector + 1 / 8
+
+    def encode_documents(self, texts, title):
+        self.calls += len(texts)
+        return np.stack([self._vector(t) for t in texts])
+
+    def encode_query(self, question):
+        return self._vector(question)
+
+
+class FakeGenerator:
+    """A generator that says yes or no with a set margin and writes the readings it is given,
+    one per answer it is asked for, for unit tests of the assistant's flow."""
+
+    identity = "fake-generator"
+    busy = False
+
+    def __init__(self, margin: float, readings: list[str]):
+        self.margin, self.readings = margin, list(readings)
+        self.started: list[list[dict]] = []  # the answer prompts of `start`
+        self.answered: list[list[dict]] = []  # the prompts of second readings
+        self.closed = 0
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def warm(self) -> None:
+        pass
+
+    def start(self, messages, max_tokens, judge_messages=None) -> Reply:
+        self.started.append(messages)
+        judgement = Judgement(self.margin, 100, 60, 5.0, 140)
+        return Reply(judgement, self._next_reading, self._close)
+
+    def answer(self, messages, max_tokens) -> Generation:
+        self.answered.append(messages)
+        return self._next_reading()
+
+    def _close(self) -> None:
+        self.closed += 1
+
+    def _next_reading(self) -> Generation:
+        text = self.readings.pop(0)
+        pieces = re.findall(r"\S+\s*", text)
+        stats = GenerationStats(len(pieces), 1.0, 2.0 + len(pieces), "stop")
+        return Generation(iter(pieces), stats)
+
+
+def copy_of_seeds(tmp_path_factory, name: str) -> Path:
+    """A fresh folder holding the seed articles, for a module's or session's fixtures."""
+    folder = tmp_path_factory.mktemp(name)
+    for path in SEEDS.iterdir():
+        shutil.copy(path, folder)
+    return folder
+
+
+def serve_or_fail(command: list[str], probe_url: str, log: Path, timeout: float, **options):
+    """A server process for a test, up and answering; the test fails with its log if not."""
+    try:
+        return start_process(command, probe_url, log, timeout, **options)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+def build(store, corpus: Path, embedder):
+    """Index `corpus` into `store` quietly; the IndexReport."""
+    return store.update(corpus, embedder, show_progress=False)

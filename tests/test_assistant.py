@@ -1,0 +1,104 @@
+"""The steps of `Assistant.stream` (prepare → judge → answer → finish) with a fake generator,
+the real Chroma and a deterministic embedder: which path a question takes, and what is shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import Answer, Assistant, Delta, Settings, Sources
+from rag.abstention import abstention_message
+from tests.helpers import FakeGenerator, HashingEmbedder
+
+ARTICLES = {
+    "finanzen.txt": "Microsoft-Finanzen\n\nDie Finanzchefin von Microsoft ist Amy Hood. Sie "
+    "verantwortet seit 2013 die Finanzen des Konzerns.",
+    "wetter.txt": "Wetter in Kiel\n\nIn Kiel regnet es am Montag den ganzen Tag bei zwölf Grad.",
+}
+QUESTION = "Wer ist die Finanzchefin von Microsoft?"
+
+
+@pytest.fixture
+def make_assistant(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in ARTICLES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+
+    def make(generator: FakeGenerator, **overrides) -> Assistant:
+        settings = Settings(corpus=corpus, index=tmp_path / "index", min_dense_score=-1.0)
+        return Assistant(
+            settings,
+            embedder=HashingEmbedder(),
+            generator=generator,
+            show_progress=False,
+            **overrides,
+        )
+
+    return make
+
+
+def shown_text(events) -> str:
+    return "".join(e.text for e in events if isinstance(e, Delta))
+
+
+def test_a_supported_answer_streams_after_the_sources(make_assistant):
+    generator = FakeGenerator(3.0, ["Die Finanzchefin ist Amy Hood [1]."])
+    events = list(make_assistant(generator).stream(QUESTION))
+    sources, answer = events[0], events[-1]
+    assert isinstance(sources, Sources) and sources.passages[0].source == "finanzen.txt"
+    assert isinstance(answer, Answer) and not answer.abstained
+    assert shown_text(events).strip() == answer.text == "Die Finanzchefin ist Amy Hood [1]."
+    assert [c.source for c in answer.citations] == ["finanzen.txt"]
+    assert answer.trace.answer_check == "supported" and answer.trace.yes_no_margin == 3.0
+    assert answer.timings["completion_tokens"] == 6 and answer.timings["prompt_tokens"] == 100
+    assert generator.answered == []  # read once
+
+
+def test_passages_too_far_abstain_before_the_model_is_asked(make_assistant):
+    generator = FakeGenerator(3.0, ["Amy Hood [1]."])
+    answer = make_assistant(generator, min_dense_score=1.01).ask(QUESTION)
+    assert answer.abstained and answer.trace.abstain_reason == "retrieval"
+    assert answer.text == abstention_message("de") and generator.started == []
+
+
+def test_a_no_from_the_model_abstains_and_drops_the_answer(make_assistant):
+    generator = FakeGenerator(0.5, ["Amy Hood [1]."])
+    answer = make_assistant(generator).ask(QUESTION)
+    assert answer.abstained and answer.trace.abstain_reason == "model"
+    assert generator.closed == 1 and generator.readings == ["Amy Hood [1]."]  # never read
+
+
+def test_an_answer_without_a_fact_is_read_again_and_never_shown(make_assistant):
+    generator = FakeGenerator(3.0, ["Microsoft hat eine Finanzchefin [1].", "Amy Hood [1]."])
+    events = list(make_assistant(generator).stream(QUESTION))
+    answer = events[-1]
+    assert "Finanzchefin [1]" not in shown_text(events) and answer.text == "Amy Hood [1]."
+    assert [r.verdict for r in answer.trace.rejected_readings] == ["no_fact"]
+    assert answer.timings["completion_tokens"] == 5 + 3  # both readings
+    # The second reading asks with the question after the passages only.
+    second_prompt = generator.answered[0][-1]["content"]
+    assert not second_prompt.startswith("Question:") and second_prompt.count(QUESTION) == 1
+
+
+def test_two_readings_with_an_invented_figure_end_in_an_abstention(make_assistant):
+    generator = FakeGenerator(3.0, ["Sie ist seit 2019 im Amt [1].", "Seit 2019 [1]."])
+    events = list(make_assistant(generator).stream(QUESTION))
+    answer = events[-1]
+    assert answer.abstained and answer.trace.abstain_reason == "answer_unsupported"
+    assert "2019" not in shown_text(events) and len(answer.trace.rejected_readings) == 2
+
+
+def test_an_answer_without_markers_cites_the_passage_that_holds_it(make_assistant):
+    generator = FakeGenerator(3.0, ["Die Finanzchefin ist Amy Hood."])
+    events = list(make_assistant(generator).stream(QUESTION))
+    answer = events[-1]
+    assert answer.text == "Die Finanzchefin ist Amy Hood. [1]" and events[-2].text == " [1]"
+    assert [c.source for c in answer.citations] == ["finanzen.txt"]
+
+
+def test_the_first_shown_piece_stops_the_first_token_clock(make_assistant):
+    generator = FakeGenerator(3.0, ["Amy Hood ist seit 2013 Finanzchefin [1]."])
+    answer = make_assistant(generator).ask(QUESTION)
+    timings = answer.timings
+    assert timings["retrieve_ms"] <= timings["sources_ms"] <= timings["first_token_ms"]
+    assert timings["first_token_ms"] <= timings["total_ms"]
