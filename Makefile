@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test models index bench eval eval-dev clean
+.PHONY: run test check hooks models index bench eval eval-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ run: index
 test: models
 	$(BIN)/python -m pytest -q
 
+# Formatting, lint, types and the tests that need no model: under a minute.
+check: $(INSTALLED)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "not real"
+
+hooks: $(INSTALLED)
+	$(BIN)/pre-commit install --hook-type pre-commit --hook-type commit-msg
+
 bench: index
 	$(BIN)/python eval/bench.py
 
@@ -44,4 +54,5 @@ eval-dev: models
 	$(BIN)/rag eval --gold $(DEV) --corpus eval/xquad-dev/corpus --index index-xquad
 
 clean:
-	rm -rf index index-xquad $(VENV)
+	find index -mindepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf index-xquad $(VENV)
