@@ -31,12 +31,13 @@ from rag.embedding import SentenceEmbedder
 from rag.errors import ArticleError, CorpusNotFound, QuestionError
 from rag.followup import standalone_query
 from rag.generation import Generation, GenerationStats, Reply
+from rag.indexing import IndexReport, update_index
 from rag.language import OTHER_LANGUAGE_NOTE, answer_language, detect_language
 from rag.prompt import PromptPassage, messages, question_ahead, select_passages
 from rag.protocols import BatchEmbedder, Embedder, Generator
 from rag.retrieval import Hit, Retriever
 from rag.settings import Settings
-from rag.store import IndexReport, PassageStore
+from rag.store import PassageStore
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,9 @@ class Assistant:
         if not self.corpus.is_dir():
             raise CorpusNotFound(f"corpus folder not found: {self.corpus}")
         with self._index_lock:  # one build at a time; questions keep being answered meanwhile
-            return self.store.update(self.corpus, self.embedder, self.show_progress, batch_embedder)
+            return update_index(
+                self.store, self.corpus, self.embedder, self.show_progress, batch_embedder
+            )
 
     def articles(self) -> list[dict]:
         """The indexed articles: source, title, language, passages."""

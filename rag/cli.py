@@ -145,7 +145,7 @@ def index_command(
     """Build or update the index incrementally."""
     settings = _settings(corpus=corpus, index=index)
     if rebuild:
-        from rag.store import wipe_index
+        from rag.storage import wipe_index
 
         wipe_index(Path(settings.index).expanduser(), settings.chroma_url)
     assistant = _assistant(settings, load_generator=False, build_index=False)

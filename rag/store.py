@@ -1,42 +1,35 @@
-"""The index on disk: a Chroma collection of embedded passages, a BM25 index of the same
-passages and a manifest that says which files (by content hash) the index holds.
+"""The index: a Chroma collection of embedded passages, a BM25 index of the same passages and
+a manifest that says which files (by content hash) the index holds.
 
 The manifest is the source of truth and is replaced atomically after each file, so a
 build killed at any point leaves an index that answers from the last fully indexed
 version of every file; passages of a half-added file are ignored and swept up by the
-next build.
+next build. Readers in other processes follow the manifest: each search first checks
+whether it changed. Where the index is kept is the storage's business (rag.storage); the
+indexing pipeline that fills it is rag.indexing.
 """
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import hashlib
 import json
 import logging
-import os
-import shutil
-import urllib.parse
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import chromadb
 import numpy as np
-from chromadb.config import Settings as ChromaSettings
-from tqdm import tqdm
 
-from rag.chunking import chunk
-from rag.corpus import article_files, file_hash, load_article
-from rag.errors import ArticleError, IndexDamaged, IndexDiskFull, IndexMismatch, IndexProblem
+from rag.chunking import Chunk
+from rag.corpus import Article
+from rag.errors import IndexDamaged, IndexMismatch, IndexProblem
 from rag.lexical import LexicalIndex
-from rag.protocols import BatchEmbedder, Embedder
+from rag.storage import COLLECTION_PREFIX, Storage, open_storage
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
-COLLECTION_PREFIX = (
-    "passages-"  # the collections a PassageStore owns (a shared server may hold others)
-)
-EMBED_BATCH = 8
 EXACT_SEARCH_LIMIT = 50_000  # passages; 768 float32 dims each is about 150 MB at the limit
 
 
@@ -51,27 +44,6 @@ class Passage:
     end: int
 
 
-@dataclass(frozen=True)
-class Skipped:
-    """A file the index left out, and why."""
-
-    source: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.reason}"
-
-
-@dataclass
-class IndexReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    unchanged: int = 0
-    passages: int = 0
-
-
 @dataclass
 class StoredVectors:
     """The current passages' vectors in memory, one row per id (ids sorted)."""
@@ -83,140 +55,45 @@ class StoredVectors:
         self.rows = {pid: row for row, pid in enumerate(self.ids)}
 
 
-LOW_DISK_BYTES = 64 * 1024 * 1024
-
-
-def _disk_full(folder: Path, exc: BaseException) -> bool:
-    """Whether a storage error is the disk filling up (Chroma reports it in its own words)."""
-    chain = [exc, exc.__cause__, exc.__context__]
-    if any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in chain):
-        return True
-    return shutil.disk_usage(folder).free < LOW_DISK_BYTES
-
-
-def wipe_index(folder: Path, chroma_url: str = "") -> None:
-    """Remove what a PassageStore wrote in `folder` (or on the Chroma server), and nothing else."""
-    if chroma_url:
-        client = chroma_server(chroma_url)
-        for collection in client.list_collections():
-            if (
-                collection.name.startswith(COLLECTION_PREFIX)
-                or collection.name == CollectionManifest.NAME
-            ):
-                client.delete_collection(collection.name)
-        return
-    for entry in [
-        folder / MANIFEST,
-        folder / "manifest.tmp",
-        folder / "chroma",
-        *folder.glob("bm25-*"),
-    ]:
-        if entry.is_dir():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink(missing_ok=True)
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w") as f:
-        json.dump(data, f, ensure_ascii=False, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-class FileManifest:
-    """The manifest as a JSON file beside a local index, replaced atomically."""
-
-    def __init__(self, folder: Path):
-        self.path = folder / MANIFEST
-
-    def read(self) -> str | None:
-        return self.path.read_text() if self.path.exists() else None
-
-    def write(self, data: dict) -> None:
-        _write_json_atomic(self.path, data)
-
-
-class CollectionManifest:
-    """The manifest as one record on the Chroma server, so that every client shares it.
-    A record upsert is atomic, as the file rename is locally."""
-
-    NAME = "rag-manifest"
-
-    def __init__(self, client):
-        self.collection = client.get_or_create_collection(self.NAME)
-
-    def read(self) -> str | None:
-        got = self.collection.get(ids=["manifest"], include=["documents"])
-        return got["documents"][0] if got["ids"] else None
-
-    def write(self, data: dict) -> None:
-        self.collection.upsert(
-            ids=["manifest"], documents=[json.dumps(data, ensure_ascii=False)], embeddings=[[1.0]]
-        )
-
-
-def chroma_server(url: str):
-    """An HTTP client for the Chroma server at `url` (e.g. http://127.0.0.1:8001)."""
-    parts = urllib.parse.urlsplit(url)
-    return chromadb.HttpClient(
-        host=parts.hostname or "localhost",
-        port=parts.port or (443 if parts.scheme == "https" else 8000),
-        ssl=parts.scheme == "https",
-        settings=ChromaSettings(anonymized_telemetry=False),
-    )
+def passage_id(article: Article, number: int) -> str:
+    return f"{article.source}#{article.sha256[:16]}#{number}"
 
 
 class PassageStore:
     """Open (or create) the index for one embedder and chunk setting: in `folder` on disk, or,
-    given `chroma_url`, on a Chroma server, where the manifest lives too and BM25 is built
-    in memory, so that any number of clients share one index."""
+    given `chroma_url`, on a Chroma server that any number of clients share."""
 
     def __init__(
         self, folder: Path, embedder_identity: str, chunk_chars: int, chroma_url: str = ""
     ):
-        self.folder = folder
-        self.remote = bool(chroma_url)
-        self.where = chroma_url or folder
+        self.storage: Storage = open_storage(folder, chroma_url)
+        self.where = self.storage.where
         self.chunk_chars = chunk_chars
         self.config: dict[str, str | int] = {
             "embedder": embedder_identity,
             "chunk_chars": chunk_chars,
         }
-        self._passages: dict[str, Passage] | None = None
-        self._matrix: StoredVectors | None = None
-        self._lexical: LexicalIndex | None = None
-        self.manifest_io: CollectionManifest | FileManifest
+        self._forget()
         try:
-            if self.remote:
-                self.client = chroma_server(chroma_url)
-                self.manifest_io = CollectionManifest(self.client)
-            else:
-                folder.mkdir(parents=True, exist_ok=True)
-                self.client = chromadb.PersistentClient(
-                    path=str(folder / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
-                )
-                self.manifest_io = FileManifest(folder)
+            self.client: Any = self.storage.connect()
             self.manifest = self._load_manifest()
-            self.collection = self.client.get_or_create_collection(
-                self.manifest["collection"], configuration={"hnsw": {"space": "cosine"}}
-            )
+            self._open_collection()
             self._check_complete()
         except IndexProblem:
             raise
         except Exception as exc:  # Chroma raises many kinds on a damaged database file
-            if self.remote:
-                raise IndexDamaged(
-                    self.where,
-                    f"the Chroma server answered {type(exc).__name__}: {exc}".splitlines()[0][:200],
-                ) from exc
-            if _disk_full(folder, exc):
-                raise IndexDiskFull(folder) from exc
-            raise IndexDamaged(
-                folder, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
-            ) from exc
+            raise self.storage.open_failure(exc) from exc
+
+    def _forget(self) -> None:
+        """Drop what is cached from the manifest in force until now."""
+        self._passages: dict[str, Passage] | None = None
+        self._matrix: StoredVectors | None = None
+        self._lexical: LexicalIndex | None = None
+
+    def _open_collection(self) -> None:
+        self.collection = self.client.get_or_create_collection(
+            self.manifest["collection"], configuration={"hnsw": {"space": "cosine"}}
+        )
 
     def _check_complete(self) -> None:
         """Refuse to answer from an index that lost passages: it would say "the articles
@@ -225,18 +102,16 @@ class PassageStore:
         found = len(self.passages())
         if found < expected:
             raise IndexDamaged(self.where, f"{expected - found} of {expected} passages are missing")
-        name = self.manifest.get("bm25")
-        if name and not self.remote and not (self.folder / name).is_dir():
-            log.warning("the BM25 index %s is missing: rebuilding it", self.folder / name)
-            self.manifest["bm25"] = None
-            self._refresh_lexical()
+        if self.storage.lexical_missing(self.manifest.get("bm25")):
+            log.warning("the BM25 index of %s is missing: rebuilding it", self.where)
+            with self.writing():
+                self.manifest["bm25"] = None
+                self.refresh_lexical()
 
     # -- manifest -------------------------------------------------------------------------
     def _collection_name(self) -> str:
-        return (
-            COLLECTION_PREFIX
-            + hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
-        )
+        digest = hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()
+        return COLLECTION_PREFIX + digest[:16]
 
     def _our_collections(self) -> list[str]:
         return [
@@ -244,48 +119,66 @@ class PassageStore:
         ]
 
     def _load_manifest(self) -> dict:
-        raw, manifest = self.manifest_io.read(), None
-        if raw is None and self._our_collections():
+        if manifest := self._read_manifest(warn=False):
+            return manifest
+        with self.storage.writing():  # another process may be creating it: wait, look again
+            if manifest := self._read_manifest(warn=True):
+                return manifest
+            for old in self._our_collections():
+                self.client.delete_collection(old)
+            fresh = {
+                "config": self.config,
+                "collection": self._collection_name(),
+                "files": {},
+                "bm25": None,
+            }
+            self.storage.write_manifest(fresh)
+            self._manifest_version, _ = self.storage.read_manifest()
+        return fresh
+
+    def _read_manifest(self, warn: bool) -> dict | None:
+        """The manifest if it is usable with these settings; None if it must be made anew."""
+        self._manifest_version, raw = self.storage.read_manifest()
+        manifest = None
+        if raw is None and warn and self._our_collections():
             log.warning("the index manifest in %s is missing: rebuilding the index", self.where)
         if raw is not None:
             try:
                 manifest = json.loads(raw)
             except ValueError:
-                log.warning("the index manifest in %s is damaged: rebuilding the index", self.where)
+                if warn:
+                    log.warning("the index manifest in %s is damaged: rebuilding", self.where)
         if manifest and manifest.get("config") == self.config:
             return manifest
-        if manifest and self.remote:  # a shared index: never throw away what other clients use
+        if manifest and self.storage.shared:  # never throw away what other clients use
             raise IndexMismatch(self.where, manifest.get("config"), self.config)
-        if manifest:
+        if manifest and warn:
             log.warning("embedder or chunk settings changed: rebuilding the index")
-        for old in self._our_collections():
-            self.client.delete_collection(old)
-        fresh = {
-            "config": self.config,
-            "collection": self._collection_name(),
-            "files": {},
-            "bm25": None,
-        }
-        self.manifest_io.write(fresh)
-        return fresh
+        return None
 
     def _save_manifest(self) -> None:
-        self.manifest_io.write(self.manifest)
+        self.storage.write_manifest(self.manifest)
+        self._manifest_version, _ = self.storage.read_manifest()
         self._passages = None
         self._matrix = None
 
     def refresh(self) -> None:
-        """Pick up what another client changed on a shared (server) index."""
-        if not self.remote:
+        """Pick up what another process or client changed in the index since we last looked."""
+        version, raw = self.storage.read_manifest(self._manifest_version)
+        if raw is None:
             return
-        raw = self.manifest_io.read()
-        if (
-            raw
-            and (manifest := json.loads(raw)) != self.manifest
-            and manifest.get("config") == self.config
-        ):
-            self.manifest = manifest
-            self._passages = self._matrix = self._lexical = None
+        try:
+            manifest = json.loads(raw)
+        except ValueError:
+            return  # being replaced; the next question sees the new one
+        self._manifest_version = version
+        if manifest.get("config") != self.config or manifest == self.manifest:
+            return
+        log.info("the index in %s changed: reading it again", self.where)
+        self.manifest = manifest
+        self._forget()
+        self.client = self.storage.reconnect(self.client)
+        self._open_collection()
 
     @property
     def files(self) -> dict[str, dict]:
@@ -311,18 +204,22 @@ class PassageStore:
             }
         return self._passages
 
+    def _current_texts(self) -> tuple[list[str], list[str]]:
+        current = self.passages()
+        ids = sorted(current)
+        return ids, [current[i].text for i in ids]
+
     def lexical(self) -> LexicalIndex:
-        if (
-            self._lexical is None and self.remote
-        ):  # built in memory: the client's disk holds nothing
-            current = self.passages()
-            ids = sorted(current)
-            self._lexical = LexicalIndex.build(ids, [current[i].text for i in ids])
         if self._lexical is None:
-            name = self.manifest.get("bm25")
-            self._lexical = (
-                LexicalIndex.load(self.folder / name) if name else LexicalIndex.build([], [])
-            )
+            try:
+                self._lexical = self.storage.load_lexical(
+                    self.manifest.get("bm25"), *self._current_texts()
+                )
+            except FileNotFoundError:  # a writer replaced it just now: follow its manifest
+                self.refresh()
+                self._lexical = self.storage.load_lexical(
+                    self.manifest.get("bm25"), *self._current_texts()
+                )
         return self._lexical
 
     def dense_search(self, vector: np.ndarray, k: int) -> dict[str, float]:
@@ -384,139 +281,52 @@ class PassageStore:
             for pid, embedding in zip(got["ids"], got["embeddings"], strict=True)
         }
 
-    # -- writing --------------------------------------------------------------------------
-    def update(
-        self,
-        corpus: Path,
-        embedder: Embedder,
-        show_progress: bool = True,
-        batch_embedder: BatchEmbedder | None = None,
-    ) -> IndexReport:
-        """Bring the index in line with the files in `corpus`: add, re-embed, remove.
+    # -- writing (rag.indexing drives these, holding `writing()`) -------------------------
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """One writer at a time (across processes, for a local index), starting from the
+        manifest as the last writer left it."""
+        with self.storage.writing():
+            self.refresh()
+            yield
 
-        `batch_embedder` embeds all new passages at once (on several processes or a cluster);
-        the vectors are then written file by file, as in a local build."""
-        try:
-            return self._update(corpus, embedder, show_progress, batch_embedder)
-        except Exception as exc:
-            if not self.remote and _disk_full(self.folder, exc):
-                raise IndexDiskFull(self.folder) from exc
-            raise
+    def write_failure(self, exc: BaseException) -> IndexProblem | None:
+        return self.storage.write_failure(exc)
 
-    def _update(
-        self,
-        corpus: Path,
-        embedder: Embedder,
-        show_progress: bool,
-        batch_embedder: BatchEmbedder | None,
-    ) -> IndexReport:
-        report = IndexReport()
-        paths = {p.relative_to(corpus).as_posix(): p for p in article_files(corpus)}
-        for source in sorted(set(self.files) - set(paths)):
-            self._remove(source, report)
-
-        pending = []
-        for source, path in paths.items():
-            try:
-                sha = file_hash(path)
-            except OSError as exc:
-                report.skipped.append(Skipped(source, str(exc.strerror)))
-                continue
-            if self.files.get(source, {}).get("sha256") == sha:
-                report.unchanged += 1
-            else:
-                pending.append((source, path, sha))
-
-        # The same bytes under two names are indexed once, under the name indexed first (or
-        # sorting first): two copies would fill the top-k with the same passage twice.
-        waiting = {source for source, _, _ in pending}
-        owners = {
-            entry["sha256"]: source
-            for source, entry in self.files.items()
-            if source in paths and source not in waiting
-        }
-        unique = []
-        for source, path, sha in pending:
-            if sha in owners:
-                report.skipped.append(Skipped(source, f"same text as {owners[sha]}, indexed once"))
-                if source in self.files:
-                    self._remove(source, report)
-                continue
-            owners[sha] = source
-            unique.append((source, path))
-
-        articles = []
-        for source, path in unique:
-            try:
-                article = load_article(path, corpus)
-            except (ArticleError, OSError) as exc:
-                log.warning("skipped %s", exc)
-                report.skipped.append(Skipped(source, str(exc).removeprefix(f"{source}: ")))
-                continue
-            articles.append((article, chunk(article.text, article.language, self.chunk_chars)))
-
-        ready: list[np.ndarray | None] = [None] * len(articles)
-        if articles and batch_embedder is not None:
-            ready = list(
-                batch_embedder.encode_articles(
-                    [([c.text for c in chunks], a.title) for a, chunks in articles]
-                )
-            )
-        with tqdm(
-            total=sum(len(c) for _, c in articles),
-            unit="passage",
-            desc="Embedding",
-            disable=not show_progress or not articles,
-        ) as bar:
-            for (article, chunks), vectors in zip(articles, ready, strict=True):
-                (report.updated if article.source in self.files else report.added).append(
-                    article.source
-                )
-                self._add_article(article, chunks, embedder, bar, vectors)
-
-        self._sweep_stale()
-        self._refresh_lexical()
-        report.passages = len(self.passages())
-        return report
-
-    def _remove(self, source: str, report: IndexReport) -> None:
+    def remove(self, source: str) -> None:
         del self.files[source]
         self._save_manifest()  # from here on the file no longer answers; its vectors go next
         self.collection.delete(where={"source": source})
-        report.removed.append(source)
 
-    def _add_article(self, article, chunks, embedder, bar, ready: np.ndarray | None = None) -> None:
-        ids = [f"{article.source}#{article.sha256[:16]}#{i}" for i in range(len(chunks))]
-        for first in range(0, len(chunks), EMBED_BATCH):
-            batch = chunks[first : first + EMBED_BATCH]
-            vectors = (
-                ready[first : first + EMBED_BATCH]
-                if ready is not None
-                else embedder.encode_documents([c.text for c in batch], title=article.title)
-            )
-            self.collection.upsert(
-                ids=ids[first : first + EMBED_BATCH],
-                embeddings=vectors.tolist(),
-                documents=[c.text for c in batch],
-                metadatas=[
-                    {
-                        "source": article.source,
-                        "sha256": article.sha256,
-                        "title": article.title,
-                        "language": article.language,
-                        "start": c.start,
-                        "end": c.end,
-                    }
-                    for c in batch
-                ],
-            )
-            bar.update(len(batch))
+    def put_passages(
+        self, article: Article, first: int, chunks: list[Chunk], vectors: np.ndarray
+    ) -> None:
+        """Store one batch of an article's passages (not yet current: see `commit`)."""
+        self.collection.upsert(
+            ids=[passage_id(article, first + i) for i in range(len(chunks))],
+            embeddings=vectors.tolist(),
+            documents=[c.text for c in chunks],
+            metadatas=[
+                {
+                    "source": article.source,
+                    "sha256": article.sha256,
+                    "title": article.title,
+                    "language": article.language,
+                    "start": c.start,
+                    "end": c.end,
+                }
+                for c in chunks
+            ],
+        )
+
+    def commit(self, article: Article, passages: int) -> None:
+        """Make the stored passages of this version of the article the ones that answer."""
         previous = self.files.get(article.source)
         self.files[article.source] = {
             "sha256": article.sha256,
             "title": article.title,
             "language": article.language,
-            "passages": len(chunks),
+            "passages": passages,
         }
         self._save_manifest()  # from here on the new version is the one that answers
         if previous:
@@ -524,7 +334,7 @@ class PassageStore:
                 where={"$and": [{"source": article.source}, {"sha256": previous["sha256"]}]}
             )
 
-    def _sweep_stale(self) -> None:
+    def sweep_stale(self) -> None:
         """Delete passages no manifest entry owns: left by a build that was killed."""
         ids, metas, _ = self._all_stored()
         stale = [pid for pid, m in zip(ids, metas, strict=True) if not self._is_current(m)]
@@ -532,22 +342,14 @@ class PassageStore:
             log.info("removing %d passages left by an interrupted build", len(stale))
             self.collection.delete(ids=stale)
 
-    def _refresh_lexical(self) -> None:
-        if self.remote:
-            self._lexical = None  # rebuilt in memory when next needed
+    def refresh_lexical(self) -> None:
+        """Rebuild the BM25 index if the current passages changed."""
+        ids, texts = self._current_texts()
+        if ids == sorted(self.lexical().ids):
             return
-        current = self.passages()
-        if sorted(current) == sorted(self.lexical().ids):
-            return
-        ids = sorted(current)
-        name = "bm25-" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
-        target = self.folder / name
-        if target.exists():
-            shutil.rmtree(target)  # left by a killed build
-        LexicalIndex.build(ids, [current[i].text for i in ids]).save(target)
-        self.manifest["bm25"] = name
-        self._save_manifest()
+        name = self.storage.save_lexical(ids, texts)
+        if name != self.manifest.get("bm25"):
+            self.manifest["bm25"] = name
+            self._save_manifest()
         self._lexical = None
-        for folder in self.folder.glob("bm25-*"):
-            if folder.name != name:
-                shutil.rmtree(folder, ignore_errors=True)
+        self.storage.drop_lexical_except(name)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rag.generation import Generation, GenerationStats, Judgement, Reply
+from rag.indexing import update_index
 from stress.serve import free_port, start_app, start_process, stop
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,4 +101,32 @@ def serve_or_fail(command: list[str], probe_url: str, log: Path, timeout: float,
 
 def build(store, corpus: Path, embedder):
     """Index `corpus` into `store` quietly; the IndexReport."""
-    return store.update(corpus, embedder, show_progress=False)
+    return update_index(store, corpus, embedder, show_progress=False)
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+
+from rag.store import PassageStore
+from tests.helpers import HashingEmbedder, build
+
+index, corpus, chunk_chars = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+embedder = HashingEmbedder()
+store = PassageStore(index, embedder.identity, chunk_chars)
+print("opened", flush=True)
+report = build(store, corpus, embedder)
+print("added", report.added, "removed", report.removed, flush=True)
+"""
+
+
+def start_index_writer(index: Path, corpus: Path, chunk_chars: int) -> subprocess.Popen:
+    """Another process that opens the index and brings it in line with `corpus`; it prints
+    "opened" once its store is open."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(index), str(corpus), str(chunk_chars)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

@@ -9,7 +9,8 @@ import pytest
 
 from rag.errors import IndexMismatch
 from rag.retrieval import Retriever
-from rag.store import PassageStore, wipe_index
+from rag.storage import wipe_index
+from rag.store import PassageStore
 from tests.helpers import build, free_port, serve_or_fail, stop
 
 pytestmark = [pytest.mark.real, pytest.mark.server]

@@ -3,11 +3,12 @@
 import json
 import re
 import shutil
+import time
 
 import pytest
 
 from rag.store import PassageStore
-from tests.helpers import build
+from tests.helpers import build, start_index_writer
 
 
 def open_store(tmp_path, embedder, chunk_chars=600):
@@ -197,7 +198,7 @@ def test_lost_passages_are_reported_with_the_fix_and_rebuilt_on_request(
     tmp_path, corpus, hashing_embedder
 ):
     from rag.errors import IndexDamaged
-    from rag.store import wipe_index
+    from rag.storage import wipe_index
 
     good = build(open_store(tmp_path, hashing_embedder), corpus, hashing_embedder).passages
     shutil.rmtree(tmp_path / "index" / "chroma")
@@ -205,7 +206,8 @@ def test_lost_passages_are_reported_with_the_fix_and_rebuilt_on_request(
         reopen(tmp_path, hashing_embedder)
     (tmp_path / "index" / "notes.txt").write_text("a user's file")
     wipe_index(tmp_path / "index")
-    assert [p.name for p in (tmp_path / "index").iterdir()] == ["notes.txt"]  # only our files go
+    # Only our files go; the writers' lock file stays.
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == ["notes.txt", "write.lock"]
     assert build(reopen(tmp_path, hashing_embedder), corpus, hashing_embedder).passages == good
 
 
@@ -330,3 +332,47 @@ def test_a_full_disk_stops_the_build_with_a_clear_error_and_the_old_index_answer
     (corpus / "big.txt").unlink()
     report = build(reopened, corpus, hashing_embedder)
     assert reopened.collection.count() == len(reopened.passages()) == report.passages == good
+
+
+NEW_ARTICLE = "Zebras im Zoo\nDer Zoo von Wismar zeigt seit Montag drei Zebras aus Namibia."
+GONE = "004_049a8fec8080a705.txt"
+
+
+def test_a_change_made_by_another_process_is_seen_by_the_next_search(
+    tmp_path, corpus, hashing_embedder
+):
+    from rag.retrieval import Retriever
+
+    store = open_store(tmp_path, hashing_embedder)
+    build(store, corpus, hashing_embedder)
+    retriever = Retriever(store, hashing_embedder, bm25_weight=0.5)
+    investment = "Microsoft hat mindestens 13 Milliarden Dollar in OpenAI investiert"
+    assert GONE in {h.passage.source for h in retriever.search(investment, 5)}
+
+    (corpus / GONE).unlink()
+    (corpus / "zz_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    writer = start_index_writer(tmp_path / "index", corpus, 600)
+    output, _ = writer.communicate(timeout=300)
+    assert writer.returncode == 0, output
+
+    assert GONE not in {h.passage.source for h in retriever.search(investment, 5)}
+    assert GONE not in store.files and "zz_new.txt" in store.files
+    assert retriever.search("Zebras im Zoo von Wismar", 1)[0].passage.source == "zz_new.txt"
+    assert sorted(store.lexical().ids) == sorted(store.passages())
+
+
+def test_writers_in_two_processes_take_turns(tmp_path, corpus, hashing_embedder):
+    store = open_store(tmp_path, hashing_embedder)
+    build(store, corpus, hashing_embedder)
+    (corpus / "zz_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    with store.writing():
+        writer = start_index_writer(tmp_path / "index", corpus, 600)
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "opened"
+        time.sleep(3)  # ample for this small update if nothing held it back
+        assert writer.poll() is None, "the other writer did not wait for the lock"
+        assert "zz_new.txt" not in store.files
+    output, _ = writer.communicate(timeout=300)
+    assert writer.returncode == 0, output
+    assert build(store, corpus, hashing_embedder).added == []  # the other writer added it
+    assert "zz_new.txt" in store.files
+    assert [p.name for p in (tmp_path / "index").glob("manifest*.tmp")] == []
