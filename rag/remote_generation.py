@@ -43,15 +43,18 @@ def _chunks(response: httpx.Response, url: str) -> Iterator[dict]:
         ) from None
 
 
+def _top_logprobs(choice: dict) -> dict[str, float]:
+    """Token -> log-probability of the most likely tokens at this choice's first token."""
+    entries = (choice.get("logprobs") or {}).get("content") or []
+    if not entries:
+        return {}
+    return {t["token"]: t["logprob"] for t in (entries[0].get("top_logprobs") or [])}
+
+
 def _margin(choice: dict) -> float:
     """Log-probability of " yes" minus " no" at this token (equal to their logit difference),
     the same two tokens the in-process generator compares."""
-    entries = (choice.get("logprobs") or {}).get("content") or []
-    tops = (
-        {t["token"]: t["logprob"] for t in (entries[0].get("top_logprobs") or [])}
-        if entries
-        else {}
-    )
+    tops = _top_logprobs(choice)
     if " yes" not in tops and " no" not in tops:
         return FORMAT_NOT_FOLLOWED
     floor = min(tops.values()) - 1.0  # a token outside the top list is at most this likely
@@ -116,9 +119,22 @@ class RemoteGenerator:
         return response
 
     def warm(self) -> None:
-        """One token of a request with the fixed prompt prefix: checks the server is up (at start,
-        not mid-answer) and lets a server with a prompt cache keep the prefix."""
-        self._open(prompt_messages([], "", "en"), 1).close()
+        """One token of a request with the fixed prompt prefix: checks, at start rather than
+        mid-answer, that the server is up and gives log-probabilities; and lets a server with a
+        prompt cache keep the prefix."""
+        response = self._open(prompt_messages([], "", "en"), 1)
+        try:
+            choices = list(_chunks(response, self.url))
+        finally:
+            response.close()
+        if not any(_top_logprobs(choice) for choice in choices):
+            # Without them every margin would be FORMAT_NOT_FOLLOWED: it would never abstain.
+            raise GeneratorUnavailable(
+                f"the generator server at {self.url} returns no log-probabilities "
+                "(`logprobs` with `top_logprobs`), which the assistant needs to decide when the "
+                "articles do not answer; use a server that returns them (llama.cpp's "
+                "llama-server, llama_cpp.server, vLLM), or unset RAG_GENERATOR_URL"
+            )
 
     def _read_judgement(
         self, messages: list[dict], max_tokens: int
