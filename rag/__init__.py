@@ -14,6 +14,7 @@ from rag.errors import (
     RagError,
 )
 from rag.followup import message_text
+from rag.hosts import HostCheck, allowed_hosts
 from rag.settings import Settings, is_loopback
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Assistant",
     "Citation",
     "Delta",
+    "HostCheck",
     "IndexProblem",
     "ModelError",
     "QuestionError",
@@ -31,6 +33,7 @@ __all__ = [
     "Settings",
     "Sources",
     "Trace",
+    "allowed_hosts",
     "is_loopback",
     "message_text",
     "supporting_sentences",

@@ -20,12 +20,14 @@ import uuid
 from collections.abc import Iterator
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from rag.answer import Answer
 from rag.assistant import Assistant, Delta
 from rag.errors import QuestionError
 from rag.followup import message_text
+from rag.hosts import HostCheck, allowed_hosts
 from rag.settings import Settings, is_loopback
 
 MODEL_ID = "rag-news"
@@ -67,22 +69,41 @@ def _conversation(messages: list[dict]) -> tuple[str, list[dict]]:
             f"the conversation has {len(messages)} messages; the limit is {MAX_MESSAGES}"
         )
     turns = [
-        {"role": str(m["role"]), "content": message_text(m)}
-        for m in messages
-        if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+        {"role": m["role"], "content": _text(n, m)}
+        for n, m in enumerate(messages)
+        if _checked(n, m).get("role") in ("user", "assistant")
     ]
     if not turns or turns[-1]["role"] != "user":
         raise QuestionError("the last message must come from the user")
     return turns[-1]["content"], turns[:-1]
 
 
-def create_api(assistant: Assistant, api_key: str = "") -> FastAPI:
+def _checked(index: int, message: object) -> dict:
+    if not isinstance(message, dict):
+        raise QuestionError(f"messages[{index}] must be an object with a role and a content")
+    return message
+
+
+def _text(index: int, message: dict) -> str:
+    """The message's text; raises QuestionError unless it is text or a list of text parts."""
+    content = message.get("content")
+    parts_are_text = isinstance(content, list) and all(
+        isinstance(part, dict) and isinstance(part.get("text", ""), str) for part in content
+    )
+    if not (content is None or isinstance(content, str) or parts_are_text):
+        raise QuestionError(f"messages[{index}].content must be text or a list of text parts")
+    return message_text(message)
+
+
+def create_api(
+    assistant: Assistant, api_key: str = "", hosts: frozenset[str] = allowed_hosts("127.0.0.1")
+) -> FastAPI:
     api = FastAPI(
         title="rag-news OpenAI-compatible API", docs_url=None, redoc_url=None, openapi_url=None
     )
 
     @api.middleware("http")
-    async def require_key(request: Request, call_next):
+    async def check_request(request: Request, call_next):
         if api_key:
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             if not secrets.compare_digest(given.encode(), api_key.encode()):
@@ -91,7 +112,24 @@ def create_api(assistant: Assistant, api_key: str = "") -> FastAPI:
             return _error(
                 413, f"the request body is over {MAX_BODY_BYTES} bytes", "invalid_request_error"
             )
+        # A cross-site form or no-cors fetch cannot send this type without a preflight.
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.method == "POST" and media_type != "application/json":
+            return _error(
+                415,
+                "the request body must be JSON (Content-Type: application/json)",
+                "invalid_request_error",
+            )
         return await call_next(request)
+
+    api.add_middleware(HostCheck, allowed=hosts)  # added last: runs first
+
+    @api.exception_handler(RequestValidationError)
+    async def bad_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problem = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+        reason = problem.get("msg", "invalid request")
+        return _error(400, f"{where}: {reason}" if where else reason, "invalid_request_error")
 
     @api.get("/v1/models")
     def list_models() -> dict:
@@ -103,6 +141,8 @@ def create_api(assistant: Assistant, api_key: str = "") -> FastAPI:
     @api.post("/v1/chat/completions")
     def chat_completions(body: dict):
         try:
+            if not isinstance(body.get("stream", False), bool):
+                raise QuestionError("`stream` must be true or false")
             question, history = _conversation(body.get("messages") or [])
             events = assistant.stream(question, history)
             # The Sources event: a bad question raises QuestionError before any reply starts.
@@ -172,5 +212,6 @@ def serve(settings: Settings) -> None:
             f"error: refusing to serve the API on {settings.host} without a key: set RAG_API_KEY, "
             "or use RAG_HOST=127.0.0.1"
         )
-    api = create_api(Assistant(settings), key)
+    hosts = allowed_hosts(settings.host, settings.allowed_hosts)
+    api = create_api(Assistant(settings), key, hosts)
     uvicorn.run(api, host=settings.host, port=settings.api_port, log_level="warning")

@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="Bearer key the API requires (always when set; required off loopback).",
     )
+    allowed_hosts: str = Field(
+        "",
+        description="Host names, besides loopback and `host`, by which the web chat and the "
+        "API may be reached (comma-separated; `*` for any).",
+    )
 
     @classmethod
     def settings_customise_sources(

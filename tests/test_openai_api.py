@@ -167,3 +167,37 @@ def test_serving_the_api_off_loopback_without_a_key_is_refused():
         and "RAG_API_KEY" in result.stderr
         and "Traceback" not in result.stderr
     )
+
+
+@pytest.mark.real
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "message"),
+    [
+        ({"Host": "evil.example"}, None, 400, "does not answer to the host name 'evil.example'"),
+        ({"Content-Type": "text/plain"}, '{"messages": []}', 415, "must be JSON"),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, "messages=x", 415, "JSON"),
+        ({}, '{"messages": 5}', 400, "`messages` must be a list"),
+        ({}, "[1, 2]", 400, "valid dictionary"),
+        ({}, "{not json", 400, "JSON decode error"),
+        ({}, '{"messages": [5]}', 400, r"messages\[0\] must be an object"),
+        ({}, '{"messages": [{"role": "user", "content": 5}]}', 400, r"messages\[0\].content"),
+        ({}, '{"messages": [{"role": "user", "content": "hi"}], "stream": "y"}', 400, "stream"),
+    ],
+)
+def test_foreign_hosts_cross_site_bodies_and_malformed_requests_are_refused(
+    api_url, headers, body, status, message
+):
+    """DNS rebinding (another Host), a cross-site form post (no JSON type) and bodies of the
+    wrong shape each get a 4xx with the reason, never an answer or a 500."""
+    import re
+
+    import httpx
+
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json", **headers}
+    if body is None:
+        reply = httpx.get(f"{api_url}/models", headers=headers)
+    else:
+        reply = httpx.post(f"{api_url}/chat/completions", headers=headers, content=body)
+    assert reply.status_code == status, reply.text
+    assert re.search(message, reply.text), reply.text

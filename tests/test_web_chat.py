@@ -275,3 +275,14 @@ def test_serving_off_loopback_without_a_login_is_refused():
     )
     assert result.returncode != 0
     assert "RAG_AUTH_USER" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_page_on_another_host_name_cannot_reach_the_chat(app_url):
+    """DNS rebinding: a site whose name resolves to 127.0.0.1 sends its own Host header."""
+    import httpx
+
+    port = app_url.rstrip("/").rsplit(":", 1)[1]
+    for path in ("", "config", "gradio_api/info"):
+        foreign = httpx.get(f"{app_url}{path}", headers={"Host": f"evil.example:{port}"})
+        assert foreign.status_code == 400 and "evil.example" in foreign.text
+    assert httpx.get(app_url, headers={"Host": f"localhost:{port}"}).status_code == 200

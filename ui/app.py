@@ -12,15 +12,18 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing phones home
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from rag import (
     MAX_UPLOAD_BYTES,
     Answer,
     Assistant,
     Delta,
+    HostCheck,
     RagError,
     Settings,
     Sources,
+    allowed_hosts,
     is_loopback,
     message_text,
 )
@@ -195,7 +198,12 @@ def build(assistant: Assistant) -> gr.Blocks:
 
 def launch_options(settings: Settings) -> dict:
     """Where and how to serve; refuses an address off loopback without credentials."""
-    options = {"server_name": settings.host, "server_port": settings.port}
+    hosts = allowed_hosts(settings.host, settings.allowed_hosts)
+    options: dict = {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "app_kwargs": {"middleware": [Middleware(HostCheck, allowed=hosts)]},
+    }
     if not is_loopback(settings.host):
         password = settings.auth_password.get_secret_value()
         if not (settings.auth_user and password):
