@@ -42,12 +42,24 @@ def _windows(text: str) -> list[tuple[int, int]]:
     return windows
 
 
+# What pysbd splits at: a line without one of these inside is one sentence.
+SPLIT_MARKS = ".!?…。•"
+
+
 def sentence_spans(text: str, language: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence, never crossing a line break, without surrounding spaces."""
     spans = []
     for window_start, window_end in _windows(text):
-        for sentence in _segmenter(language).segment(text[window_start:window_end]):
-            start, end = window_start + sentence.start, window_start + sentence.end
+        window = text[window_start:window_end]
+        if not any(mark in window.rstrip()[:-1] for mark in SPLIT_MARKS):
+            # One sentence at most: pysbd's fixed cost per call made files of many short
+            # lines take minutes.
+            sentences = [(0, len(window))]
+        else:
+            found = _segmenter(language).segment(window)
+            sentences = [(sentence.start, sentence.end) for sentence in found]
+        for sentence_start, sentence_end in sentences:
+            start, end = window_start + sentence_start, window_start + sentence_end
             while start < end and text[start].isspace():
                 start += 1
             while end > start and text[end - 1].isspace():
