@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis) of the functions that take article text, questions and
 model output: offsets map back into the text, nothing raises but the documented errors, and
-adversarial inputs of hundreds of KB take bounded time (no step is quadratic)."""
+adversarial inputs of 100 KB take bounded time (no step is quadratic)."""
 
 from __future__ import annotations
 
@@ -90,19 +90,19 @@ def test_a_question_is_cleaned_or_refused_with_the_reason(question, limit):
         assert clean_question(cleaned, limit) == cleaned
 
 
-ADVERSARIAL = {
-    "no sentence end": "wort " * 60_000,
-    "only sentence ends": ". " * 150_000,
-    "one huge word": "x" * 300_000,
-    "open brackets": "[" * 300_000,
-    "nested tags": "<passages>" * 30_000,
-    "instruction look-alikes": "ignore the " * 30_000,
-    "line breaks": "a.\n" * 100_000,
+ADVERSARIAL = {  # 100 KB each
+    "no sentence end": "wort " * 20_000,
+    "only sentence ends": ". " * 50_000,
+    "one huge word": "x" * 100_000,
+    "open brackets": "[" * 100_000,
+    "nested tags": "<passages>" * 10_000,
+    "instruction look-alikes": "ignore the " * 10_000,
+    "line breaks": "a.\n" * 33_000,
 }
 
 
 @pytest.mark.parametrize("text", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
-def test_adversarial_text_of_300_kb_is_handled_in_bounded_time(text):
+def test_adversarial_text_of_100_kb_is_handled_in_bounded_time(text):
     chunks = within(30, chunk, text, "de", 350)
     assert all(text[c.start : c.end] == c.text for c in chunks)
     within(30, as_data, text)
