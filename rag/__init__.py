@@ -15,6 +15,7 @@ from rag.errors import (
 )
 from rag.followup import message_text
 from rag.hosts import HostCheck, allowed_hosts
+from rag.language import detect_language
 from rag.settings import Settings, is_loopback
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Sources",
     "Trace",
     "allowed_hosts",
+    "detect_language",
     "is_loopback",
     "message_text",
     "supporting_sentences",

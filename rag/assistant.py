@@ -253,20 +253,51 @@ class Assistant:
         """True while the LLM is writing an answer (others wait; retrieval does not)."""
         return self._generator is not None and self._generator.busy
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
-        for event in self.stream(question, history):
+    def search(
+        self, query: str, sources: abc.Collection[str] | None = None, top_k: int | None = None
+    ) -> list[Citation]:
+        """The best passages for `query`, best first, without the model: search only.
+
+        `sources` (file names, as in `articles()`) limits the search to those articles."""
+        query = clean_question(query, self.settings.max_question_chars)
+        hits = self.retriever.search(query, top_k or self.settings.top_k, self._scope(sources))
+        return [_citation(marker, hit) for marker, hit in enumerate(hits, start=1)]
+
+    def _scope(self, sources: abc.Collection[str] | None) -> frozenset[str] | None:
+        """The articles a question is limited to; QuestionError for a name not in the index."""
+        if sources is None:
+            return None
+        scope = frozenset(sources)
+        if not scope:
+            raise QuestionError("choose at least one article, or none to ask them all")
+        self.store.refresh()
+        if unknown := sorted(scope - set(self.store.files)):
+            raise QuestionError(f"no such article in the index: {', '.join(unknown)}")
+        return scope
+
+    def ask(
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        sources: abc.Collection[str] | None = None,
+    ) -> Answer:
+        for event in self.stream(question, history, sources):
             if isinstance(event, Answer):
                 return event
         raise RuntimeError("the stream ended without an answer")
 
     def stream(
-        self, question: str, history: list[dict] | None = None
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        sources: abc.Collection[str] | None = None,
     ) -> Iterator[Sources | Delta | Answer]:
         """Yield Sources first, then Delta text pieces, then the final Answer.
 
-        The steps: prepare (question, language, passages) → judge (does a passage answer?)
-        → answer (streamed, checked against the passages) → finish (citations, figures)."""
-        turn = self._prepare(question, history)
+        `sources` (file names) limits the question to those articles. The steps: prepare
+        (question, language, passages) → judge (does a passage answer?) → answer (streamed,
+        checked against the passages) → finish (citations, figures)."""
+        turn = self._prepare(question, history, self._scope(sources))
         yield Sources(turn.sources, turn.language, turn.timings["retrieve_ms"] or 0.0)
         turn.timings["sources_ms"] = turn.elapsed()
         best_dense = max((h.dense for h in turn.hits), default=None)
@@ -280,14 +311,16 @@ class Assistant:
             return
         yield from self._answer(turn, reply)
 
-    def _prepare(self, question: str, history: list[dict] | None) -> _Turn:
+    def _prepare(
+        self, question: str, history: list[dict] | None, scope: frozenset[str] | None
+    ) -> _Turn:
         """Clean the question, choose the answer's language, retrieve and select passages."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         asked_in = detect_language(question)
         language = answer_language(asked_in)
         query, earlier = standalone_query(question, history, self.settings.max_question_chars)
-        hits = self.retriever.search(query, self.settings.top_k)
+        hits = self.retriever.search(query, self.settings.top_k, scope)
         retrieve_ms = round((time.perf_counter() - started) * 1000, 1)
         budget = self.settings.passage_token_budget
         chosen = select_passages(hits, self.generator.count_tokens, budget)

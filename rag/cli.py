@@ -49,10 +49,14 @@ def _print_sources(answer) -> None:
         )
 
 
+SOURCE_HELP = "Ask only this article (its file name, as `rag articles` lists it); repeatable."
+
+
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="The question, in German, French or English."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
+    source: list[str] = typer.Option([], "--source", help=SOURCE_HELP),
     corpus: Path | None = typer.Option(None, help="Folder of articles."),
     index: Path | None = typer.Option(None, help="Index folder."),
 ):
@@ -69,7 +73,7 @@ def ask(
     assistant = _assistant(settings)
     answer = None
     try:
-        for event in assistant.stream(question):
+        for event in assistant.stream(question, sources=source or None):
             if isinstance(event, Delta) and not as_json:
                 typer.echo(event.text, nl=False)
             elif isinstance(event, Answer):
@@ -84,6 +88,44 @@ def ask(
         return
     typer.echo()
     _print_sources(answer)
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="What to look for, in any of the three languages."),
+    as_json: bool = typer.Option(False, "--json", help="Print the passages as JSON."),
+    top_k: int | None = typer.Option(None, "--top-k", min=1, max=50, help="How many passages."),
+    source: list[str] = typer.Option([], "--source", help=SOURCE_HELP),
+    corpus: Path | None = typer.Option(None, help="Folder of articles."),
+    index: Path | None = typer.Option(None, help="Index folder."),
+):
+    """Search only: print the best passages, with no model loaded and no answer written."""
+    from rag.errors import RagError
+
+    assistant = _assistant(_settings(corpus=corpus, index=index), load_generator=False)
+    try:
+        found = assistant.search(query, sources=source or None, top_k=top_k)
+    except RagError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps([c.to_dict() for c in found], ensure_ascii=False, indent=2))
+        return
+    for c in found:
+        typer.echo(
+            f"[{c.marker}] {c.title} — {c.source} (chars {c.start}–{c.end}, score {c.score:.2f})"
+        )
+        typer.echo(f"    {c.text}")
+
+
+@app.command()
+def articles(
+    corpus: Path | None = typer.Option(None, help="Folder of articles."),
+    index: Path | None = typer.Option(None, help="Index folder."),
+):
+    """List the indexed articles: file name, language, passages, title."""
+    assistant = _assistant(_settings(corpus=corpus, index=index), load_generator=False)
+    for a in assistant.articles():
+        typer.echo(f"{a['source']}\t{a['language']}\t{a['passages']}\t{a['title']}")
 
 
 @app.command()

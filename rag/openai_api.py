@@ -6,6 +6,8 @@ model. The reply's text is the grounded answer with its `[n]` markers. Two extra
 which OpenAI clients pass through (`completion.model_extra` in the Python client), carry
 what the text cannot: `citations` (marker, source, title, passage text, offsets, score) and
 `abstained`. When streaming they come in the last chunk, the one with `finish_reason`.
+A request may limit itself to some articles with `"filter": {"sources": ["a.txt", …]}`
+(`extra_body` in the Python client).
 
 Bind rules as for the web chat: loopback by default; any other address needs `RAG_API_KEY`,
 and when a key is set every request must send it as `Authorization: Bearer <key>`.
@@ -95,6 +97,16 @@ def _text(index: int, message: dict) -> str:
     return message_text(message)
 
 
+def _sources(value: object) -> list[str] | None:
+    """The articles a request limits itself to: `"filter": {"sources": ["a.txt", …]}`."""
+    if value is None:
+        return None
+    sources = value.get("sources") if isinstance(value, dict) else None
+    if not (isinstance(sources, list) and all(isinstance(s, str) for s in sources)):
+        raise QuestionError('`filter` must be {"sources": [file names of indexed articles]}')
+    return sources
+
+
 def create_api(
     assistant: Assistant, api_key: str = "", hosts: frozenset[str] = allowed_hosts("127.0.0.1")
 ) -> FastAPI:
@@ -144,7 +156,7 @@ def create_api(
             if not isinstance(body.get("stream", False), bool):
                 raise QuestionError("`stream` must be true or false")
             question, history = _conversation(body.get("messages") or [])
-            events = assistant.stream(question, history)
+            events = assistant.stream(question, history, _sources(body.get("filter")))
             # The Sources event: a bad question raises QuestionError before any reply starts.
             next(events)
         except QuestionError as exc:

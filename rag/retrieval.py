@@ -47,16 +47,26 @@ class Retriever:
     def __init__(self, store: PassageStore, embedder, bm25_weight: float):
         self.store, self.embedder, self.bm25_weight = store, embedder, bm25_weight
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, sources: frozenset[str] | None = None) -> list[Hit]:
+        """The k best passages for `query`; only those of the articles `sources` names, if given."""
         self.store.refresh()
         candidates = max(4 * k, 20)
         vector = self.embedder.encode_query(query)
-        dense = self.store.dense_search(vector, candidates) if self.bm25_weight < 1 else {}
-        lexical = self.store.lexical().search(query, candidates) if self.bm25_weight > 0 else {}
+        passages = self.store.passages()
+        dense = self.store.dense_search(vector, candidates, sources) if self.bm25_weight < 1 else {}
+        lexical = {}
+        if self.bm25_weight > 0:
+            # Restricted to a few articles, BM25's best overall may all lie outside them.
+            reach = candidates if sources is None else len(passages)
+            found = self.store.lexical().search(query, reach)
+            lexical = {
+                pid: score
+                for pid, score in found.items()
+                if sources is None or (pid in passages and passages[pid].source in sources)
+            }
         # Passages that only BM25 found get their exact cosine too: the approximate (HNSW)
         # dense search may miss them, and abstention reads the dense similarity.
         exact = self.store.similarity(vector, [pid for pid in lexical if pid not in dense])
-        passages = self.store.passages()
         return [
             Hit(passages[pid], score, dense.get(pid, exact.get(pid, 0.0)), lexical.get(pid, 0.0))
             for pid, score in fuse(dense, lexical, self.bm25_weight)[:k]

@@ -222,8 +222,11 @@ class PassageStore:
                 )
         return self._lexical
 
-    def dense_search(self, vector: np.ndarray, k: int) -> dict[str, float]:
-        """Passage id -> cosine similarity for the k nearest current passages.
+    def dense_search(
+        self, vector: np.ndarray, k: int, sources: frozenset[str] | None = None
+    ) -> dict[str, float]:
+        """Passage id -> cosine similarity for the k nearest current passages (of the articles
+        `sources` names, if given).
 
         Exact (one matrix product over the stored vectors) up to EXACT_SEARCH_LIMIT passages:
         Chroma's approximate HNSW search was seen to miss a just-added passage, and then the
@@ -235,11 +238,18 @@ class PassageStore:
         if count <= EXACT_SEARCH_LIMIT:
             stored = self._vectors()
             scores = stored.matrix @ vector
+            if sources is not None:
+                passages = self.passages()
+                outside = [passages[pid].source not in sources for pid in stored.ids]
+                scores = np.where(outside, -np.inf, scores)
             order = np.argsort(-scores)[:k]
-            return {stored.ids[i]: float(scores[i]) for i in order}
+            return {stored.ids[i]: float(scores[i]) for i in order if np.isfinite(scores[i])}
         # Over-fetch: stale passages of a half-finished build are filtered out below.
         result = self.collection.query(
-            query_embeddings=[vector.tolist()], n_results=min(count, k + 16), include=["distances"]
+            query_embeddings=[vector.tolist()],
+            n_results=min(count, k + 16),
+            include=["distances"],
+            where={"source": {"$in": sorted(sources)}} if sources is not None else None,
         )
         current = self.passages()
         hits = {

@@ -7,6 +7,7 @@ import pytest
 
 from rag import Answer, Assistant, Delta, Settings, Sources
 from rag.abstention import abstention_message
+from rag.errors import QuestionError
 from tests.helpers import FakeGenerator, HashingEmbedder
 
 ARTICLES = {
@@ -102,3 +103,34 @@ def test_the_first_shown_piece_stops_the_first_token_clock(make_assistant):
     timings = answer.timings
     assert timings["retrieve_ms"] <= timings["sources_ms"] <= timings["first_token_ms"]
     assert timings["first_token_ms"] <= timings["total_ms"]
+
+
+def test_search_only_returns_the_passages_and_never_asks_the_model(make_assistant):
+    generator = FakeGenerator(3.0, ["Amy Hood [1]."])
+    found = make_assistant(generator).search(QUESTION, top_k=2)
+    assert found[0].source == "finanzen.txt" and "Amy Hood" in found[0].text
+    assert [c.marker for c in found] == list(range(1, len(found) + 1))
+    assert generator.started == [] and generator.answered == []
+
+
+def test_a_question_limited_to_some_articles_reads_only_their_passages(make_assistant):
+    generator = FakeGenerator(0.5, [])
+    assistant = make_assistant(generator)
+    assert [c.source for c in assistant.search(QUESTION, sources=["wetter.txt"])] == ["wetter.txt"]
+    answer = assistant.ask(QUESTION, sources=["wetter.txt"])
+    assert {c.source for c in answer.sources} == {"wetter.txt"}
+    assert "Amy Hood" not in str(generator.started or "") and answer.abstained
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [(["nirgends.txt"], "no such article in the index: nirgends.txt"), ([], "at least one")],
+)
+def test_an_unknown_or_empty_article_choice_is_refused_with_the_reason(
+    make_assistant, sources, message
+):
+    assistant = make_assistant(FakeGenerator(3.0, []))
+    with pytest.raises(QuestionError, match=message):
+        assistant.search(QUESTION, sources=sources)
+    with pytest.raises(QuestionError, match=message):
+        assistant.ask(QUESTION, sources=sources)

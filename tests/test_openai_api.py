@@ -201,3 +201,30 @@ def test_foreign_hosts_cross_site_bodies_and_malformed_requests_are_refused(
         reply = httpx.post(f"{api_url}/chat/completions", headers=headers, content=body)
     assert reply.status_code == status, reply.text
     assert re.search(message, reply.text), reply.text
+
+
+@pytest.mark.real
+@pytest.mark.server
+def test_a_filter_limits_the_answer_to_the_chosen_articles(api_url, client):
+    import openai
+
+    chosen = "000_93756286b27f97d6.txt"  # the emails article: it says nothing of cloud shares
+    completion = client.chat.completions.create(
+        model="rag-news",
+        messages=[{"role": "user", "content": CLOUD}],
+        extra_body={"filter": {"sources": [chosen]}},
+    )
+    assert {c["source"] for c in completion.model_extra["citations"]} <= {chosen}
+    assert "31" not in completion.choices[0].message.content
+    with pytest.raises(openai.BadRequestError, match="no such article in the index: nope.txt"):
+        client.chat.completions.create(
+            model="rag-news",
+            messages=[{"role": "user", "content": CLOUD}],
+            extra_body={"filter": {"sources": ["nope.txt"]}},
+        )
+    with pytest.raises(openai.BadRequestError, match="`filter` must be"):
+        client.chat.completions.create(
+            model="rag-news",
+            messages=[{"role": "user", "content": CLOUD}],
+            extra_body={"filter": "000"},
+        )

@@ -286,3 +286,34 @@ def test_a_page_on_another_host_name_cannot_reach_the_chat(app_url):
         foreign = httpx.get(f"{app_url}{path}", headers={"Host": f"evil.example:{port}"})
         assert foreign.status_code == 400 and "evil.example" in foreign.text
     assert httpx.get(app_url, headers={"Host": f"localhost:{port}"}).status_code == 200
+
+
+def test_search_only_shows_the_passages_at_once_and_writes_no_answer(page):
+    bots = page.locator("#chat [data-testid=bot]")
+    before = bots.count()
+    page.check("#search-only input[type=checkbox]")
+    page.fill("#question textarea", "Kevin Scott Amy Hood")
+    page.click("#send")
+    page.wait_for_function(
+        "document.querySelector('#timings').innerText.includes('search only')", timeout=60_000
+    )
+    assert bots.nth(before).inner_text().startswith("Passages: [1]")
+    marked = page.locator("#sources details[open] mark").all_inner_texts()
+    assert any("Amy Hood" in text for text in marked), marked
+    shot(page, "4-search-only")
+    page.uncheck("#search-only input[type=checkbox]")
+
+
+def test_a_question_limited_to_one_article_reads_only_that_article(browser, app_url):
+    page = open_page(browser, app_url)
+    chosen = "000_93756286b27f97d6.txt"
+    page.click("#scope input")
+    page.keyboard.type(chosen)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    answer = ask(page, "What share of the global cloud infrastructure market does Amazon hold?")
+    sources = page.locator("#sources").inner_text()
+    assert chosen in sources and "004_049a8fec8080a705.txt" not in sources
+    assert "31" not in answer  # the figure stands only in an article outside the choice
+    shot(page, "5-one-article")
+    page.close()

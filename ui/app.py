@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing phones home
@@ -24,10 +25,11 @@ from rag import (
     Settings,
     Sources,
     allowed_hosts,
+    detect_language,
     is_loopback,
     message_text,
 )
-from ui.render import CSS, sources_html, timings_line
+from ui.render import CSS, search_html, sources_html, timings_line
 
 EXAMPLES = [
     "Wie viel hat Microsoft inzwischen insgesamt in OpenAI investiert?",
@@ -45,15 +47,18 @@ THEME = gr.themes.Default(
 
 
 def build(assistant: Assistant) -> gr.Blocks:
-    def respond(question: str, history: list[dict]):
+    def respond(question: str, history: list[dict], search_only: bool, scope: list[str]):
         prior = [{"role": m["role"], "content": message_text(m)} for m in history]
         history = prior + [
             {"role": "user", "content": question},
             {"role": "assistant", "content": "…"},
         ]
+        if search_only:
+            yield search(question, history, scope)
+            return
         passages, language = [], "en"
         try:
-            for event in assistant.stream(question, prior):
+            for event in assistant.stream(question, prior, scope or None):
                 if isinstance(event, Sources):
                     passages, language = event.passages, event.language
                     status = (
@@ -77,11 +82,25 @@ def build(assistant: Assistant) -> gr.Blocks:
             history[-1]["content"] = f"⚠ {exc}"
             yield history, "", gr.skip(), ""
 
+    def search(question: str, history: list[dict], scope: list[str]):
+        """Search only: the passages at once, no model call."""
+        started = time.perf_counter()
+        try:
+            found = assistant.search(question, scope or None)
+        except RagError as exc:
+            history[-1]["content"] = f"⚠ {exc}"
+            return history, "", gr.skip(), ""
+        titles = "; ".join(f"[{c.marker}] {c.title}" for c in found) or "no passage"
+        history[-1]["content"] = f"Passages: {titles}"
+        took = f"search only · {(time.perf_counter() - started) * 1000:.0f} ms"
+        return history, "", search_html(found, question, detect_language(question)), took
+
     def articles_table():
         rows = [
             [a["source"], a["language"], a["passages"], a["title"]] for a in assistant.articles()
         ]
-        return rows, gr.update(choices=[a["source"] for a in assistant.articles()], value=None)
+        names = [a["source"] for a in assistant.articles()]
+        return rows, gr.update(choices=names, value=None), gr.update(choices=names)
 
     def upload(files, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (gradio injects it)
         messages = []
@@ -118,6 +137,13 @@ def build(assistant: Assistant) -> gr.Blocks:
             "citations": [c.to_dict() for c in answer.citations],
         }
 
+    def search_api(query: str) -> list[dict]:
+        """Search only: the best passages for `query`, no answer written."""
+        try:
+            return [c.to_dict() for c in assistant.search(query)]
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+
     with gr.Blocks(title="News Q&A") as demo:
         gr.Markdown(
             "## Ask the articles\nAnswers come from the indexed articles only, in your language "
@@ -138,6 +164,18 @@ def build(assistant: Assistant) -> gr.Blocks:
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="send")
                     stop = gr.Button("Stop", scale=1, elem_id="stop")
+                with gr.Row():
+                    search_only = gr.Checkbox(
+                        label="Search only (passages at once, no answer)",
+                        value=False,
+                        elem_id="search-only",
+                    )
+                    scope = gr.Dropdown(
+                        label="Ask only these articles (none: all)",
+                        choices=[],
+                        multiselect=True,
+                        elem_id="scope",
+                    )
                 status = gr.Markdown("", elem_id="timings")
                 gr.Examples(EXAMPLES, inputs=question, label="Examples")
             with gr.Column(scale=2), gr.Accordion("Sources", open=True):
@@ -167,32 +205,32 @@ def build(assistant: Assistant) -> gr.Blocks:
                     remove_button = gr.Button("Remove", elem_id="remove")
             corpus_status = gr.Markdown("", elem_id="corpus-status")
 
+        inputs = [question, chatbot, search_only, scope]
         outputs = [chatbot, question, sources, status]
         asked = [
             question.submit(
-                respond, [question, chatbot], outputs, concurrency_limit=4, api_visibility="private"
+                respond, inputs, outputs, concurrency_limit=4, api_visibility="private"
             ),
-            send.click(
-                respond, [question, chatbot], outputs, concurrency_limit=4, api_visibility="private"
-            ),
+            send.click(respond, inputs, outputs, concurrency_limit=4, api_visibility="private"),
         ]
         stop.click(None, None, None, cancels=asked)
         files.upload(
             upload,
             files,
-            [table, chosen, corpus_status, files],
+            [table, chosen, scope, corpus_status, files],
             concurrency_limit=1,
             api_visibility="private",
         )
         remove_button.click(
             remove,
             chosen,
-            [table, chosen, corpus_status],
+            [table, chosen, scope, corpus_status],
             concurrency_limit=1,
             api_visibility="private",
         )
-        demo.load(articles_table, None, [table, chosen], api_visibility="private")
+        demo.load(articles_table, None, [table, chosen, scope], api_visibility="private")
         gr.api(ask_api, api_name="ask")
+        gr.api(search_api, api_name="search")
     return demo
 
 

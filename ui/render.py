@@ -47,6 +47,15 @@ def sources_html(passages, language: str, answer=None) -> str:
     return f'<div class="sources">{"".join(parts)}</div>'
 
 
+def search_html(passages, query: str, language: str) -> str:
+    """Search-only results: every passage open, the sentences sharing the query's words marked."""
+    if not passages:
+        return '<div class="sources meta">No passage found.</div>'
+    head = f'<div class="meta">{len(passages)} passages, best first (search only):</div>'
+    body = "".join(_passage(c, query, language, True) for c in passages)
+    return f'<div class="sources">{head}{body}</div>'
+
+
 def timings_line(timings: dict) -> str:
     parts = [f"sources {timings['sources_ms']:.0f} ms"]
     if timings.get("completion_tokens"):
