@@ -3,6 +3,7 @@
 Everything a front end (the web chat in `ui/`, a script) needs is exported here.
 """
 
+from rag import feedback
 from rag.answer import Answer, Citation, RejectedReading, Trace, supporting_sentences
 from rag.assistant import Assistant, Delta, Sources
 from rag.corpus import MAX_UPLOAD_BYTES
@@ -13,6 +14,7 @@ from rag.errors import (
     QuestionError,
     RagError,
 )
+from rag.export import conversation_markdown
 from rag.followup import message_text
 from rag.hosts import HostCheck, allowed_hosts
 from rag.language import detect_language
@@ -35,7 +37,9 @@ __all__ = [
     "Sources",
     "Trace",
     "allowed_hosts",
+    "conversation_markdown",
     "detect_language",
+    "feedback",
     "is_loopback",
     "message_text",
     "supporting_sentences",

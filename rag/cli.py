@@ -129,6 +129,32 @@ def articles(
 
 
 @app.command()
+def feedback(
+    draft_gold: Path | None = typer.Option(
+        None, "--draft-gold", help="Write draft gold questions (JSON lines) to this file."
+    ),
+):
+    """The ratings given in the web chat; with --draft-gold, gold questions made from them."""
+    from rag import feedback as ratings
+
+    path = _settings().feedback_file.expanduser()
+    entries = ratings.read(path)
+    up = sum(e["rating"] == "up" for e in entries)
+    typer.echo(f"{len(entries)} ratings in {path}: {up} up, {len(entries) - up} down")
+    if draft_gold is None:
+        return
+    drafts, skipped = ratings.draft_gold(entries)
+    draft_gold.write_text(
+        "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in drafts), encoding="utf-8"
+    )
+    typer.echo(
+        f"{len(drafts)} draft gold questions in {draft_gold}; run `rag eval --gold {draft_gold}`"
+    )
+    for reason in skipped:
+        typer.echo(f"  skipped {reason}")
+
+
+@app.command()
 def chat(corpus: Path | None = typer.Option(None), index: Path | None = typer.Option(None)):
     """An interactive conversation in the terminal; follow-up questions use the history."""
     from rag.answer import Answer

@@ -129,6 +129,10 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="Bearer key the API requires (always when set; required off loopback).",
     )
+    feedback_file: Path = Field(
+        Path("~/.local/share/rag-news/feedback.jsonl"),
+        description="Where the web chat keeps ratings of answers (never sent anywhere).",
+    )
     allowed_hosts: str = Field(
         "",
         description="Host names, besides loopback and `host`, by which the web chat and the "

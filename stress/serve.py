@@ -81,6 +81,7 @@ def start_app(
         "RAG_INDEX": str(index),
         "RAG_PORT": str(port),
         "RAG_HOST": "127.0.0.1",
+        "RAG_FEEDBACK_FILE": str(log.with_name("feedback.jsonl")),  # beside the log, not in ~
     }
     url = f"http://127.0.0.1:{port}/"
     return start_process([sys.executable, "-m", "ui.app"], url, log, timeout, env), url

@@ -25,14 +25,18 @@ HOSTILE = (
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+def app_folder(tmp_path_factory) -> Path:
+    """The app's log and feedback file."""
+    return tmp_path_factory.mktemp("web-log")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, app_folder):
     corpus = copy_of_seeds(tmp_path_factory, "web-corpus")
     (corpus / "zz_blaufuchs.txt").write_text(HOSTILE, encoding="utf-8")
     try:
         process, url = start_app(
-            corpus,
-            tmp_path_factory.mktemp("web-index"),
-            tmp_path_factory.mktemp("web-log") / "app.log",
+            corpus, tmp_path_factory.mktemp("web-index"), app_folder / "app.log"
         )
     except RuntimeError as exc:
         pytest.fail(str(exc))
@@ -316,4 +320,69 @@ def test_a_question_limited_to_one_article_reads_only_that_article(browser, app_
     assert chosen in sources and "004_049a8fec8080a705.txt" not in sources
     assert "31" not in answer  # the figure stands only in an article outside the choice
     shot(page, "5-one-article")
+    page.close()
+
+
+def test_rating_regenerating_and_exporting_an_answer(browser, app_url, app_folder, tmp_path):
+    import json
+
+    import httpx
+
+    page = open_page(browser, app_url)
+    first = ask(page, "Wer ist der CTO von Microsoft?")
+    assert "Kevin Scott" in first
+    page.fill("#comment textarea", "Kevin Scott")
+    page.locator("#chat [aria-label='Like']").last.click()
+    page.wait_for_function(
+        "document.querySelector('#feedback-status').innerText.includes('Rating saved')"
+    )
+    entries = [
+        json.loads(line) for line in (app_folder / "feedback.jsonl").read_text().splitlines()
+    ]
+    assert [(e["rating"], e["comment"], e["question"]) for e in entries] == [
+        ("up", "Kevin Scott", "Wer ist der CTO von Microsoft?")
+    ]
+    assert entries[0]["citations"] and entries[0]["settings"]["top_k"] == 3
+
+    bots = page.locator("#chat [data-testid=bot]")
+    before = page.inner_text("#timings")
+    page.locator("#chat [aria-label='Retry']").last.click()
+    page.wait_for_function(
+        "(before) => { const t = document.querySelector('#timings').innerText;"
+        " return t.includes('total') && t !== before && !t.includes('processing'); }",
+        arg=before,
+        timeout=180_000,
+    )
+    assert bots.count() == 1 and "Kevin Scott" in bots.last.inner_text()  # asked again, in place
+
+    page.click("#export")
+    link = page.locator("#exported a").first
+    link.wait_for(timeout=30_000)
+    markdown = httpx.get(link.get_attribute("href") or "").text
+    assert "## Wer ist der CTO von Microsoft?" in markdown and "Kevin Scott" in markdown
+    assert "000_93756286b27f97d6.txt" in markdown and "\n> " in markdown  # the cited passage
+    shot(page, "6-rated-and-exported")
+
+    draft = tmp_path / "draft.jsonl"
+    env = {**os.environ, "RAG_FEEDBACK_FILE": str(app_folder / "feedback.jsonl")}
+    rag = [sys.executable, "-c", "from rag.cli import main; main()"]
+    made = subprocess.run(
+        [*rag, "feedback", "--draft-gold", str(draft)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert made.returncode == 0 and "1 draft gold questions" in made.stdout, made.stderr
+    ran = subprocess.run(
+        [*rag, "eval", "--gold", str(draft), "--reports", str(tmp_path / "reports")],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert re.search(r"answer accuracy \| 100", ran.stdout), ran.stdout[-2000:]
     page.close()

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing phones home
+
+from collections import OrderedDict
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -25,11 +28,15 @@ from rag import (
     Settings,
     Sources,
     allowed_hosts,
+    conversation_markdown,
     detect_language,
+    feedback,
     is_loopback,
     message_text,
 )
 from ui.render import CSS, search_html, sources_html, timings_line
+
+MAX_SESSIONS = 200
 
 EXAMPLES = [
     "Wie viel hat Microsoft inzwischen insgesamt in OpenAI investiert?",
@@ -47,8 +54,29 @@ THEME = gr.themes.Default(
 
 
 def build(assistant: Assistant) -> gr.Blocks:
-    def respond(question: str, history: list[dict], search_only: bool, scope: list[str]):
+    feedback_file = assistant.settings.feedback_file.expanduser()
+    # Each browser session's answers by chat message index, for rating and export; the
+    # oldest sessions are forgotten first.
+    sessions: OrderedDict[str, dict[int, tuple[str, Answer]]] = OrderedDict()
+
+    def conversation(request: gr.Request) -> dict[int, tuple[str, Answer]]:
+        key = request.session_hash or ""
+        sessions[key] = sessions.pop(key, {})
+        while len(sessions) > MAX_SESSIONS:
+            sessions.popitem(last=False)
+        return sessions[key]
+
+    def respond(
+        question: str,
+        history: list[dict],
+        search_only: bool,
+        scope: list[str],
+        request: gr.Request,
+    ):
+        answers = conversation(request)
         prior = [{"role": m["role"], "content": message_text(m)} for m in history]
+        for gone in [i for i in answers if i >= len(prior)]:  # cleared, or asked again
+            del answers[gone]
         history = prior + [
             {"role": "user", "content": question},
             {"role": "assistant", "content": "…"},
@@ -72,6 +100,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                     yield history, "", gr.skip(), ""
                 elif isinstance(event, Answer):
                     history[-1]["content"] = ("∅ " if event.abstained else "") + event.text
+                    answers[len(history) - 1] = (question, event)  # for rating and export
                     yield (
                         history,
                         "",
@@ -94,6 +123,43 @@ def build(assistant: Assistant) -> gr.Blocks:
         history[-1]["content"] = f"Passages: {titles}"
         took = f"search only · {(time.perf_counter() - started) * 1000:.0f} ms"
         return history, "", search_html(found, question, detect_language(question)), took
+
+    def regenerate(
+        history: list[dict],
+        search_only: bool,
+        scope: list[str],
+        retry: gr.RetryData,
+        request: gr.Request,
+    ):
+        """Ask the question of the message `retry` points at again."""
+        question = message_text(history[retry.index])
+        yield from respond(question, history[: retry.index], search_only, scope, request)
+
+    def rate(comment: str, rating: gr.LikeData, request: gr.Request):
+        """Keep a thumbs up or down, with the comment box's text, in the local feedback file."""
+        index = rating.index if isinstance(rating.index, int) else rating.index[0]
+        answers = conversation(request)
+        if index not in answers:
+            return "Only answers can be rated.", comment
+        question, answer = answers[index]
+        feedback.record(
+            feedback_file,
+            liked=rating.liked is True,
+            comment=comment,
+            question=question,
+            answer=answer,
+            settings=assistant.settings.model_dump(mode="json"),
+        )
+        return f"Rating saved on this machine ({feedback_file}). Thank you.", ""
+
+    def export(history: list[dict], request: gr.Request):
+        """The conversation shown, as a Markdown file with the passages each answer cites."""
+        answers = conversation(request)
+        shown = [answers[i] for i in sorted(answers) if i < len(history)]
+        folder = Path(tempfile.mkdtemp(prefix="rag-export-"))
+        path = folder / "conversation.md"
+        path.write_text(conversation_markdown(shown), "utf-8")
+        return gr.update(value=str(path), visible=True)
 
     def articles_table():
         rows = [
@@ -177,6 +243,16 @@ def build(assistant: Assistant) -> gr.Blocks:
                         elem_id="scope",
                     )
                 status = gr.Markdown("", elem_id="timings")
+                with gr.Row():
+                    comment = gr.Textbox(
+                        label="Comment sent with your next rating (optional: the right answer)",
+                        max_lines=2,
+                        scale=4,
+                        elem_id="comment",
+                    )
+                    export_button = gr.Button("Export as Markdown", scale=1, elem_id="export")
+                exported = gr.File(label="Conversation", visible=False, elem_id="exported")
+                feedback_status = gr.Markdown("", elem_id="feedback-status")
                 gr.Examples(EXAMPLES, inputs=question, label="Examples")
             with gr.Column(scale=2), gr.Accordion("Sources", open=True):
                 sources = gr.HTML(
@@ -213,7 +289,18 @@ def build(assistant: Assistant) -> gr.Blocks:
             ),
             send.click(respond, inputs, outputs, concurrency_limit=4, api_visibility="private"),
         ]
+        asked.append(
+            chatbot.retry(
+                regenerate,
+                [chatbot, search_only, scope],
+                outputs,
+                concurrency_limit=4,
+                api_visibility="private",
+            )
+        )
         stop.click(None, None, None, cancels=asked)
+        chatbot.like(rate, comment, [feedback_status, comment], api_visibility="private")
+        export_button.click(export, chatbot, exported, api_visibility="private")
         files.upload(
             upload,
             files,
