@@ -386,3 +386,40 @@ def test_rating_regenerating_and_exporting_an_answer(browser, app_url, app_folde
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert re.search(r"answer accuracy \| 100", ran.stdout), ran.stdout[-2000:]
     page.close()
+
+
+def test_keyboard_use_labels_and_a_phone_sized_screen(browser, app_url):
+    """Enter asks and Esc stops; the controls have names a screen reader reads; at 390 px
+    nothing scrolls sideways and the question, the buttons and the sources are in view."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(app_url)
+    page.wait_for_selector("#question textarea", timeout=120_000)
+    question = page.locator("#question textarea")
+    # Accessible names, as the browser computes them for a screen reader.
+    assert page.get_by_role("textbox", name=re.compile("^Question")).count() == 1
+    for name in ("Ask", "Stop", "Export as Markdown"):
+        assert page.get_by_role("button", name=name, exact=True).count() == 1, name
+    assert page.get_by_role("checkbox", name=re.compile("Search only")).count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    question.fill("Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?")
+    question.press("Enter")
+    page.wait_for_function("document.querySelectorAll('#chat [data-testid=bot]').length > 0")
+    page.keyboard.press("Escape")
+    page.wait_for_function(
+        "document.querySelector('#chat [data-testid=status-tracker]').classList.contains('hide')",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(3000)
+    assert "total" not in page.inner_text("#timings")  # stopped before the answer was done
+
+    answer = ask(page, "Wer ist die CFO von Microsoft?")
+    assert "Amy Hood" in answer
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for part in ("#question", "#send", "#sources"):
+        box = page.locator(part).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (part, box)
+    shot(page, "7-phone")
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        page.screenshot(path=str(REPO / "ui" / "screenshot-phone.png"), full_page=True)
+    page.close()

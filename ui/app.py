@@ -47,6 +47,15 @@ EXAMPLES = [
     "Who is the CFO of Microsoft mentioned in the emails?",
 ]
 
+# Escape stops the answer being written, as the Stop button does.
+KEYBOARD_JS = """
+() => {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") document.querySelector("#stop")?.click();
+  });
+}
+"""
+
 # System fonts only: the default theme would fetch fonts from the network.
 THEME = gr.themes.Default(
     font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
@@ -222,6 +231,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                 )
                 with gr.Row():
                     question = gr.Textbox(
+                        label="Question (Enter asks, Shift+Enter a new line, Esc stops)",
                         placeholder="Frage · question · question …",
                         show_label=False,
                         scale=6,
@@ -355,6 +365,7 @@ def main() -> None:
         share=False,
         theme=THEME,
         css=CSS,
+        js=KEYBOARD_JS,
         footer_links=[],
         max_file_size=MAX_UPLOAD_BYTES,
         show_error=True,
