@@ -118,6 +118,12 @@ def main() -> None:
             if timings.get("tokens_per_s"):
                 rates.append(timings["tokens_per_s"])
 
+        summary_first_ms, summary_total_ms = [], []
+        for article in assistant.articles():  # a summary of each seed article, in English
+            summary = [e for e in assistant.summarise(article["source"]) if isinstance(e, Answer)]
+            summary_first_ms.append(summary[0].timings["first_token_ms"])
+            summary_total_ms.append(summary[0].timings["total_ms"])
+
         raw_pp, raw_tg = raw_llama_rates(generator.llm)
 
     read_per_necessary = [r / n for r, n in zip(read_tokens, necessary_tokens, strict=True)]
@@ -130,6 +136,10 @@ def main() -> None:
         ),
         ("retrieval p50 / p95", f"{pct(retrieval_ms, 50):.0f} / {pct(retrieval_ms, 95):.0f} ms"),
         ("search only p50 / p95", f"{pct(search_ms, 50):.0f} / {pct(search_ms, 95):.0f} ms"),
+        (
+            "summary of an article p50: first token / total",
+            f"{pct(summary_first_ms, 50) / 1000:.2f} / {pct(summary_total_ms, 50) / 1000:.2f} s",
+        ),
         ("time to sources p50 / p95", f"{pct(sources_ms, 50):.0f} / {pct(sources_ms, 95):.0f} ms"),
         (
             "time to first token p50 / p95",

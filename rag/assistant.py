@@ -38,6 +38,7 @@ from rag.protocols import BatchEmbedder, Embedder, Generator
 from rag.retrieval import Hit, Retriever
 from rag.settings import Settings
 from rag.store import PassageStore
+from rag.summary import SUMMARY_TOKENS, asks_for_summary, instruction
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,12 @@ class Assistant:
             raise QuestionError(f"no such article in the index: {', '.join(unknown)}")
         return scope
 
+    def summarise(self, source: str, language: str = "en") -> Iterator[Sources | Delta | Answer]:
+        """Stream a short summary of one article (file name as in `articles()`) in `language`:
+        Sources (its first passages), Delta pieces, then the Answer citing them."""
+        self._scope([source])
+        yield from self._summary(source, language, time.perf_counter(), note="")
+
     def ask(
         self,
         question: str,
@@ -298,6 +305,11 @@ class Assistant:
         (question, language, passages) → judge (does a passage answer?) → answer (streamed,
         checked against the passages) → finish (citations, figures)."""
         turn = self._prepare(question, history, self._scope(sources))
+        if asks_for_summary(turn.question) and turn.hits:  # of the article the request names
+            yield from self._summary(
+                turn.hits[0].passage.source, turn.language, turn.started, turn.note
+            )
+            return
         yield Sources(turn.sources, turn.language, turn.timings["retrieve_ms"] or 0.0)
         turn.timings["sources_ms"] = turn.elapsed()
         best_dense = max((h.dense for h in turn.hits), default=None)
@@ -433,6 +445,37 @@ class Assistant:
             sources=turn.sources,
             trace=turn.trace,
         )
+
+    def _summary(
+        self, source: str, language: str, started: float, note: str
+    ) -> Iterator[Sources | Delta | Answer]:
+        """A summary of the article's first passages, written as the answer to a request."""
+        self.store.refresh()
+        article = sorted(
+            (p for p in self.store.passages().values() if p.source == source), key=lambda p: p.start
+        )
+        budget = self.settings.passage_token_budget
+        chosen = select_passages(
+            [Hit(p, 1.0, 1.0, 0.0) for p in article], self.generator.count_tokens, budget
+        )
+        sources = [_citation(marker, hit) for marker, hit in enumerate(chosen, start=1)]
+        timings: dict[str, float | None] = {
+            "retrieve_ms": round((time.perf_counter() - started) * 1000, 1)
+        }
+        turn = _Turn(instruction(language), language, note, None, chosen, sources, started, timings)
+        yield Sources(sources, language, timings["retrieve_ms"] or 0.0)
+        timings["sources_ms"] = turn.elapsed()
+        generation = self.generator.answer(turn.messages(sources), SUMMARY_TOKENS)
+        markers, raw = MarkerFilter(len(sources)), []
+        for piece in generation:
+            raw.append(piece)
+            if shown := markers.feed(piece):
+                yield self._shown(turn, shown)
+        check = FactCheck([], [], [])  # a summary states the article's facts: not checked
+        reading = _Reading("".join(raw), markers.flush(), check, True, generation.stats)
+        turn.timings["completion_tokens"] = generation.stats.completion_tokens
+        turn.trace.answer_check = "summary"
+        yield from self._finish(turn, reading)
 
     def _abstain(self, turn: _Turn, reason: str) -> Iterator[Delta | Answer]:
         """Say that the articles do not answer the question, in the answer's language."""

@@ -134,3 +134,25 @@ def test_an_unknown_or_empty_article_choice_is_refused_with_the_reason(
         assistant.search(QUESTION, sources=sources)
     with pytest.raises(QuestionError, match=message):
         assistant.ask(QUESTION, sources=sources)
+
+
+def test_a_summary_reads_the_articles_first_passages_and_cites_them(make_assistant):
+    generator = FakeGenerator(3.0, ["Amy Hood leitet seit 2013 die Finanzen von Microsoft [1]."])
+    events = list(make_assistant(generator).summarise("finanzen.txt", "de"))
+    sources, answer = events[0], events[-1]
+    assert isinstance(sources, Sources) and {c.source for c in sources.passages} == {"finanzen.txt"}
+    assert isinstance(answer, Answer) and not answer.abstained and answer.language == "de"
+    assert answer.text == "Amy Hood leitet seit 2013 die Finanzen von Microsoft [1]."
+    assert [c.source for c in answer.citations] == ["finanzen.txt"]
+    prompt = generator.answered[0][-1]["content"]
+    assert "Fasse diese Passagen" in prompt and "Amy Hood" in prompt
+    assert generator.started == []  # no yes/no judgement: a summary is not refused
+
+
+def test_asking_for_a_summary_summarises_the_article_it_names(make_assistant):
+    generator = FakeGenerator(3.0, ["In Kiel regnet es am Montag [1]."])
+    answer = make_assistant(generator).ask("Fasse den Artikel über das Wetter in Kiel zusammen")
+    assert answer.trace.answer_check == "summary"
+    assert {c.source for c in answer.sources} == {"wetter.txt"}
+    with pytest.raises(QuestionError, match="no such article"):
+        list(make_assistant(generator).summarise("nirgends.txt"))

@@ -341,3 +341,23 @@ def test_an_upload_is_judged_by_its_own_name_only(assistant, corpus_dir):
     finally:
         (corpus_dir / "zz.md.txt").unlink()
         assistant.remove_article("zz.md")
+
+
+@pytest.mark.parametrize(
+    ("request_text", "language"),
+    [
+        ("Fasse den Artikel über Amazon, Microsoft und die KI-Labore zusammen", "de"),
+        ("Summarise the article about Amazon, Microsoft and the AI labs", "en"),
+    ],
+)
+def test_an_article_is_summarised_in_the_askers_language_citing_its_passages(
+    assistant, request_text, language
+):
+    from rag.language import detect_language
+
+    answer = assistant.ask(request_text)
+    assert answer.trace.answer_check == "summary" and not answer.abstained
+    assert answer.citations and {c.source for c in answer.citations} == {"004_049a8fec8080a705.txt"}
+    assert detect_language(answer.text) == language, answer.text
+    assert re.search(r"Amazon|Microsoft|Anthropic|OpenAI", answer.text), answer.text
+    assert len(answer.text) > 60, answer.text  # more than a one-line answer

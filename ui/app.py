@@ -93,9 +93,33 @@ def build(assistant: Assistant) -> gr.Blocks:
         if search_only:
             yield search(question, history, scope)
             return
+        yield from show(
+            lambda: assistant.stream(question, prior, scope or None), question, history, answers
+        )
+
+    def summarise(source: str, history: list[dict], request: gr.Request):
+        """A summary of the article chosen in the Articles panel, as a turn of the chat."""
+        if not source:
+            yield gr.skip(), gr.skip(), gr.skip(), "Choose an article to summarise."
+            return
+        answers = conversation(request)
+        history = [{"role": m["role"], "content": message_text(m)} for m in history]
+        asked = [m["content"] for m in history if m["role"] == "user"]
+        language = detect_language(asked[-1]) if asked else "en"
+        request_text = f"Summary: {source}"
+        history += [
+            {"role": "user", "content": request_text},
+            {"role": "assistant", "content": "…"},
+        ]
+        yield from show(
+            lambda: assistant.summarise(source, language), request_text, history, answers
+        )
+
+    def show(events, question: str, history: list[dict], answers: dict):
+        """Stream an answer's events into the chat and the sources panel."""
         passages, language = [], "en"
         try:
-            for event in assistant.stream(question, prior, scope or None):
+            for event in events():
                 if isinstance(event, Sources):
                     passages, language = event.passages, event.language
                     status = (
@@ -286,9 +310,13 @@ def build(assistant: Assistant) -> gr.Blocks:
                 )
                 with gr.Column():
                     chosen = gr.Dropdown(
-                        label="Remove an article", choices=[], elem_id="remove-choice"
+                        label="An article to summarise or remove",
+                        choices=[],
+                        elem_id="remove-choice",
                     )
-                    remove_button = gr.Button("Remove", elem_id="remove")
+                    with gr.Row():
+                        remove_button = gr.Button("Remove", elem_id="remove")
+                        summarise_button = gr.Button("Summarise", elem_id="summarise")
             corpus_status = gr.Markdown("", elem_id="corpus-status")
 
         inputs = [question, chatbot, search_only, scope]
@@ -306,6 +334,11 @@ def build(assistant: Assistant) -> gr.Blocks:
                 outputs,
                 concurrency_limit=4,
                 api_visibility="private",
+            )
+        )
+        asked.append(
+            summarise_button.click(
+                summarise, [chosen, chatbot], outputs, concurrency_limit=4, api_visibility="private"
             )
         )
         stop.click(None, None, None, cancels=asked)
