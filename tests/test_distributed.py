@@ -12,7 +12,7 @@ from rag.embedding import SentenceEmbedder
 from rag.models import embedder_source
 from rag.settings import Settings
 from rag.store import PassageStore
-from tests.helpers import REPO, copy_of_seeds
+from tests.helpers import REPO, build, copy_of_seeds
 
 pytestmark = pytest.mark.real
 
@@ -31,9 +31,7 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def local_index(tmp_path_factory, corpus, embedder):
     folder = tmp_path_factory.mktemp("local-index")
-    PassageStore(folder, embedder.identity, Settings().chunk_chars).update(
-        corpus, embedder, show_progress=False
-    )
+    build(PassageStore(folder, embedder.identity, Settings().chunk_chars), corpus, embedder)
     return folder
 
 
