@@ -423,3 +423,21 @@ def test_keyboard_use_labels_and_a_phone_sized_screen(browser, app_url):
     if os.environ.get("UPDATE_SCREENSHOT"):
         page.screenshot(path=str(REPO / "ui" / "screenshot-phone.png"), full_page=True)
     page.close()
+
+
+def test_the_summarise_button_writes_a_cited_summary_of_the_chosen_article(browser, app_url):
+    page = open_page(browser, app_url)
+    page.click("#articles")  # open the Articles panel
+    page.locator("#remove-choice input").fill("004_049a8fec8080a705.txt")
+    page.keyboard.press("Enter")
+    page.click("#summarise")
+    page.wait_for_function(
+        "(() => { const t = document.querySelector('#timings').innerText;"
+        " return t.includes('total') && !t.includes('processing'); })()",
+        timeout=180_000,
+    )
+    summary = page.locator("#chat [data-testid=bot]").last.inner_text()
+    assert re.search(r"\[\d\]", summary) and len(summary) > 60, summary
+    assert "004_049a8fec8080a705.txt" in page.inner_text("#sources")
+    shot(page, "8-summary")
+    page.close()

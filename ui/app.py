@@ -37,6 +37,7 @@ from rag import (
 from ui.render import CSS, search_html, sources_html, timings_line
 
 MAX_SESSIONS = 200
+MAX_ANSWERS_KEPT = 500  # a session's
 
 EXAMPLES = [
     "Wie viel hat Microsoft inzwischen insgesamt in OpenAI investiert?",
@@ -64,16 +65,23 @@ THEME = gr.themes.Default(
 
 def build(assistant: Assistant) -> gr.Blocks:
     feedback_file = assistant.settings.feedback_file.expanduser()
-    # Each browser session's answers by chat message index, for rating and export; the
+    # Each browser session's answers by the text shown for them, for rating and export (a
+    # message's place in the chat moves under Retry and Clear; its text does not). The
     # oldest sessions are forgotten first.
-    sessions: OrderedDict[str, dict[int, tuple[str, Answer]]] = OrderedDict()
+    sessions: OrderedDict[str, dict[str, tuple[str, Answer]]] = OrderedDict()
 
-    def conversation(request: gr.Request) -> dict[int, tuple[str, Answer]]:
+    def conversation(request: gr.Request) -> dict[str, tuple[str, Answer]]:
         key = request.session_hash or ""
         sessions[key] = sessions.pop(key, {})
         while len(sessions) > MAX_SESSIONS:
             sessions.popitem(last=False)
         return sessions[key]
+
+    def answered(history: list[dict], request: gr.Request) -> list[tuple[str, Answer]]:
+        """The (question, Answer) of each answer in `history` this session knows."""
+        answers = conversation(request)
+        said = [message_text(m) for m in history if m["role"] == "assistant"]
+        return [answers[text] for text in said if text in answers]
 
     def respond(
         question: str,
@@ -84,8 +92,6 @@ def build(assistant: Assistant) -> gr.Blocks:
     ):
         answers = conversation(request)
         prior = [{"role": m["role"], "content": message_text(m)} for m in history]
-        for gone in [i for i in answers if i >= len(prior)]:  # cleared, or asked again
-            del answers[gone]
         history = prior + [
             {"role": "user", "content": question},
             {"role": "assistant", "content": "…"},
@@ -133,7 +139,9 @@ def build(assistant: Assistant) -> gr.Blocks:
                     yield history, "", gr.skip(), ""
                 elif isinstance(event, Answer):
                     history[-1]["content"] = ("∅ " if event.abstained else "") + event.text
-                    answers[len(history) - 1] = (question, event)  # for rating and export
+                    answers[history[-1]["content"]] = (question, event)  # to rate, export
+                    if len(answers) > MAX_ANSWERS_KEPT:
+                        del answers[next(iter(answers))]
                     yield (
                         history,
                         "",
@@ -168,13 +176,13 @@ def build(assistant: Assistant) -> gr.Blocks:
         question = message_text(history[retry.index])
         yield from respond(question, history[: retry.index], search_only, scope, request)
 
-    def rate(comment: str, rating: gr.LikeData, request: gr.Request):
+    def rate(history: list[dict], comment: str, rating: gr.LikeData, request: gr.Request):
         """Keep a thumbs up or down, with the comment box's text, in the local feedback file."""
         index = rating.index if isinstance(rating.index, int) else rating.index[0]
-        answers = conversation(request)
-        if index not in answers:
+        found = answered(history[index : index + 1], request)
+        if not found:
             return "Only answers can be rated.", comment
-        question, answer = answers[index]
+        question, answer = found[0]
         feedback.record(
             feedback_file,
             liked=rating.liked is True,
@@ -187,8 +195,7 @@ def build(assistant: Assistant) -> gr.Blocks:
 
     def export(history: list[dict], request: gr.Request):
         """The conversation shown, as a Markdown file with the passages each answer cites."""
-        answers = conversation(request)
-        shown = [answers[i] for i in sorted(answers) if i < len(history)]
+        shown = answered(history, request)
         folder = Path(tempfile.mkdtemp(prefix="rag-export-"))
         path = folder / "conversation.md"
         path.write_text(conversation_markdown(shown), "utf-8")
@@ -342,7 +349,7 @@ def build(assistant: Assistant) -> gr.Blocks:
             )
         )
         stop.click(None, None, None, cancels=asked)
-        chatbot.like(rate, comment, [feedback_status, comment], api_visibility="private")
+        chatbot.like(rate, [chatbot, comment], [feedback_status, comment], api_visibility="private")
         export_button.click(export, chatbot, exported, api_visibility="private")
         files.upload(
             upload,
