@@ -51,8 +51,8 @@ class Storage(Protocol):
         """(version, text): the text is None when the manifest is missing or, given the
         version read last time as `known`, unchanged since."""
 
-    def write_manifest(self, data: dict) -> None:
-        """Replace the manifest atomically."""
+    def write_manifest(self, data: dict) -> object:
+        """Replace the manifest atomically; its version, as `read_manifest` gives it."""
 
     def writing(self) -> contextlib.AbstractContextManager[None]:
         """Held by a writer for a whole index update: one writer at a time."""
@@ -80,6 +80,11 @@ class Storage(Protocol):
 
 def _our_collection(name: str) -> bool:
     return name.startswith(COLLECTION_PREFIX) or name == MANIFEST_COLLECTION
+
+
+def _version(stat: os.stat_result) -> object:
+    # Every write is a rename onto the path: a new inode means a new manifest.
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 class LocalStorage:
@@ -110,8 +115,7 @@ class LocalStorage:
             stat = self.manifest_path.stat()
         except FileNotFoundError:
             return None, None
-        # Every write is a rename onto the path: a new inode means a new manifest.
-        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        version = _version(stat)
         if version == known:
             return version, None
         try:
@@ -119,7 +123,7 @@ class LocalStorage:
         except FileNotFoundError:  # replaced between the stat and the read: read again
             return self.read_manifest(known)
 
-    def write_manifest(self, data: dict) -> None:
+    def write_manifest(self, data: dict) -> object:
         # A name of this process's own: two processes never write into each other's file.
         tmp = self.folder / f"manifest.{os.getpid()}.tmp"
         with tmp.open("w") as f:
@@ -127,6 +131,7 @@ class LocalStorage:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.manifest_path)
+        return _version(self.manifest_path.stat())
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
@@ -228,10 +233,10 @@ class ServerStorage:
         text = got["documents"][0] if got["ids"] else None
         return text, (None if text == known else text)
 
-    def write_manifest(self, data: dict) -> None:
-        self._manifest.upsert(
-            ids=["manifest"], documents=[json.dumps(data, ensure_ascii=False)], embeddings=[[1.0]]
-        )
+    def write_manifest(self, data: dict) -> object:
+        text = json.dumps(data, ensure_ascii=False)
+        self._manifest.upsert(ids=["manifest"], documents=[text], embeddings=[[1.0]])
+        return text
 
     def writing(self) -> contextlib.AbstractContextManager[None]:
         # A Chroma server has no lock to take; several writers are the operator's to avoid

@@ -132,8 +132,7 @@ class PassageStore:
                 "files": {},
                 "bm25": None,
             }
-            self.storage.write_manifest(fresh)
-            self._manifest_version, _ = self.storage.read_manifest()
+            self._manifest_version = self.storage.write_manifest(fresh)
         return fresh
 
     def _read_manifest(self, warn: bool) -> dict | None:
@@ -157,8 +156,7 @@ class PassageStore:
         return None
 
     def _save_manifest(self) -> None:
-        self.storage.write_manifest(self.manifest)
-        self._manifest_version, _ = self.storage.read_manifest()
+        self._manifest_version = self.storage.write_manifest(self.manifest)
         self._passages = None
         self._matrix = None
 
