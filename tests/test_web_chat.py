@@ -99,15 +99,32 @@ def ask(page, question: str) -> str:
             f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}",
             timeout=120_000,
         )
-        page.wait_for_function(
-            "document.querySelector('#timings').innerText.includes('total')", timeout=180_000
-        )
+        wait_until_answered(page)
     except Exception:
         shot(
             page, "failed-" + re.sub(r"\W+", "-", question)[:40]
         )  # what the page showed, for the CI log reader
         raise
     return bots.nth(before).inner_text()
+
+
+def wait_until_answered(page, timeout: int = 180_000) -> None:
+    """Wait for the answer being written to be done: its timings line, and no event running."""
+    page.wait_for_function(
+        "(() => { const t = document.querySelector('#timings').innerText;"
+        " return t.includes('total') && !t.includes('processing'); })()",
+        timeout=timeout,
+    )
+
+
+def retry_last_answer(page) -> None:
+    """Click Retry on the last answer and wait for the new one. The old answer's timings stay
+    on the page until the new answer's passages arrive, so first wait for them to go."""
+    page.locator("#chat [aria-label='Retry']").last.click()
+    page.wait_for_function(
+        "!document.querySelector('#timings').innerText.includes('total')", timeout=120_000
+    )
+    wait_until_answered(page)
 
 
 def shot(page, name: str) -> None:
@@ -209,13 +226,9 @@ def test_a_question_asked_while_another_is_answered_is_queued_visibly(browser, a
         "document.querySelector('#timings').innerText.includes('queued')", timeout=60_000
     )
     assert "Reading" in other.inner_text("#sources")  # its sources are there while it waits
-    other.wait_for_function(
-        "document.querySelector('#timings').innerText.includes('total')", timeout=180_000
-    )
+    wait_until_answered(other)
     assert "Kevin Scott" in other.locator("#chat [data-testid=bot]").last.inner_text()
-    page.wait_for_function(
-        "document.querySelector('#timings').innerText.includes('total')", timeout=180_000
-    )
+    wait_until_answered(page)
     other.close()
 
 
@@ -345,14 +358,7 @@ def test_rating_regenerating_and_exporting_an_answer(browser, app_url, app_folde
     assert entries[0]["citations"] and entries[0]["settings"]["top_k"] == 3
 
     bots = page.locator("#chat [data-testid=bot]")
-    before = page.inner_text("#timings")
-    page.locator("#chat [aria-label='Retry']").last.click()
-    page.wait_for_function(
-        "(before) => { const t = document.querySelector('#timings').innerText;"
-        " return t.includes('total') && t !== before && !t.includes('processing'); }",
-        arg=before,
-        timeout=180_000,
-    )
+    retry_last_answer(page)
     assert bots.count() == 1 and "Kevin Scott" in bots.last.inner_text()  # asked again, in place
 
     page.click("#export")
@@ -431,11 +437,7 @@ def test_the_summarise_button_writes_a_cited_summary_of_the_chosen_article(brows
     page.locator("#remove-choice input").fill("004_049a8fec8080a705.txt")
     page.keyboard.press("Enter")
     page.click("#summarise")
-    page.wait_for_function(
-        "(() => { const t = document.querySelector('#timings').innerText;"
-        " return t.includes('total') && !t.includes('processing'); })()",
-        timeout=180_000,
-    )
+    wait_until_answered(page)
     summary = page.locator("#chat [data-testid=bot]").last.inner_text()
     assert re.search(r"\[\d\]", summary) and len(summary) > 60, summary
     assert "004_049a8fec8080a705.txt" in page.inner_text("#sources")

@@ -63,6 +63,19 @@ THEME = gr.themes.Default(
 )
 
 
+def shown_key(text: str) -> str:
+    r"""An answer's text as a key that survives the chat's round trip through the browser
+    (Gradio's Chatbot passes each message through `inspect.cleandoc`, which changes
+    indentation and blank lines at either end).
+
+    >>> import inspect
+    >>> said = "Kevin Scott [1].\n    Er ist CTO [2].\n"
+    >>> shown_key(inspect.cleandoc(said)) == shown_key(said) != shown_key("Kevin Scott.")
+    True
+    """
+    return " ".join(text.split())
+
+
 def build(assistant: Assistant) -> gr.Blocks:
     feedback_file = assistant.settings.feedback_file.expanduser()
     # Each browser session's answers by the text shown for them, for rating and export (a
@@ -80,8 +93,8 @@ def build(assistant: Assistant) -> gr.Blocks:
     def answered(history: list[dict], request: gr.Request) -> list[tuple[str, Answer]]:
         """The (question, Answer) of each answer in `history` this session knows."""
         answers = conversation(request)
-        said = [message_text(m) for m in history if m["role"] == "assistant"]
-        return [answers[text] for text in said if text in answers]
+        said = [shown_key(message_text(m)) for m in history if m["role"] == "assistant"]
+        return [answers[key] for key in said if key in answers]
 
     def respond(
         question: str,
@@ -139,7 +152,10 @@ def build(assistant: Assistant) -> gr.Blocks:
                     yield history, "", gr.skip(), ""
                 elif isinstance(event, Answer):
                     history[-1]["content"] = ("∅ " if event.abstained else "") + event.text
-                    answers[history[-1]["content"]] = (question, event)  # to rate, export
+                    answers[shown_key(history[-1]["content"])] = (
+                        question,
+                        event,
+                    )  # to rate, export
                     if len(answers) > MAX_ANSWERS_KEPT:
                         del answers[next(iter(answers))]
                     yield (
