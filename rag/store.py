@@ -42,6 +42,7 @@ class Passage:
     text: str
     start: int
     end: int
+    withheld: tuple[tuple[int, int], ...] = ()  # sentences kept from the model (rag.screening)
 
 
 @dataclass
@@ -64,7 +65,12 @@ class PassageStore:
     given `chroma_url`, on a Chroma server that any number of clients share."""
 
     def __init__(
-        self, folder: Path, embedder_identity: str, chunk_chars: int, chroma_url: str = ""
+        self,
+        folder: Path,
+        embedder_identity: str,
+        chunk_chars: int,
+        chroma_url: str = "",
+        screen_identity: str = "",
     ):
         self.storage: Storage = open_storage(folder, chroma_url)
         self.where = self.storage.where
@@ -73,6 +79,8 @@ class PassageStore:
             "embedder": embedder_identity,
             "chunk_chars": chunk_chars,
         }
+        if screen_identity:  # passages screened by another probe (or none) get screened again
+            self.config["screen"] = screen_identity
         self._forget()
         try:
             self.client: Any = self.storage.connect()
@@ -196,7 +204,16 @@ class PassageStore:
         if self._passages is None:
             ids, metas, docs = self._all_stored()
             self._passages = {
-                pid: Passage(pid, m["source"], m["title"], m["language"], doc, m["start"], m["end"])
+                pid: Passage(
+                    pid,
+                    m["source"],
+                    m["title"],
+                    m["language"],
+                    doc,
+                    m["start"],
+                    m["end"],
+                    tuple(tuple(span) for span in json.loads(m.get("withheld", "[]"))),
+                )
                 for pid, m, doc in zip(ids, metas, docs, strict=True)
                 if self._is_current(m)
             }
@@ -307,9 +324,15 @@ class PassageStore:
         self.collection.delete(where={"source": source})
 
     def put_passages(
-        self, article: Article, first: int, chunks: list[Chunk], vectors: np.ndarray
+        self,
+        article: Article,
+        first: int,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        withheld: list[list[tuple[int, int]]] | None = None,
     ) -> None:
-        """Store one batch of an article's passages (not yet current: see `commit`)."""
+        """Store one batch of an article's passages (not yet current: see `commit`), with
+        the sentences of each that the instruction screen withholds from the model."""
         self.collection.upsert(
             ids=[passage_id(article, first + i) for i in range(len(chunks))],
             embeddings=vectors.tolist(),
@@ -322,8 +345,9 @@ class PassageStore:
                     "language": article.language,
                     "start": c.start,
                     "end": c.end,
+                    "withheld": json.dumps(spans),
                 }
-                for c in chunks
+                for c, spans in zip(chunks, withheld or [[]] * len(chunks), strict=True)
             ],
         )
 
