@@ -37,7 +37,7 @@ class Probe:
     bias: float
     threshold: float
     model: str  # the embedding model's folder name, e.g. "embeddinggemma-300m"
-    identity: str  # changes whenever the probe does, so that indexes get screened again
+    identity: str  # in an index's config: another probe's index gets screened again
 
     @classmethod
     def load(cls, path: Path = PROBE_FILE) -> Probe:
@@ -47,7 +47,7 @@ class Probe:
             bias=float(data["bias"]),
             threshold=float(data["threshold"]),
             model=str(data["model"]),
-            identity=hashlib.sha256(path.read_bytes()).hexdigest()[:12],
+            identity=f"{data['model']}|{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}",
         )
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
@@ -67,7 +67,7 @@ class InstructionScreen:
     def __init__(self, encode: Callable[[list[str]], np.ndarray], probe: Probe):
         self.encode = encode
         self.probe = probe
-        self.identity = f"{probe.model}|{probe.identity}"
+        self.identity = probe.identity
 
     def withheld(self, text: str, language: str) -> list[Span]:
         """The (start, end) of each sentence in `text` that speaks to the assistant."""
