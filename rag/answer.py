@@ -18,8 +18,6 @@ class Citation:
     start: int  # offsets of the passage in the article text
     end: int
     score: float
-    # Sentences of `text` that address the assistant (offsets in `text`): shown, never prompted.
-    withheld: tuple[tuple[int, int], ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -42,7 +42,6 @@ class Passage:
     text: str
     start: int
     end: int
-    withheld: tuple[tuple[int, int], ...] = ()  # sentences kept from the model (rag.screening)
 
 
 @dataclass
@@ -65,12 +64,7 @@ class PassageStore:
     given `chroma_url`, on a Chroma server that any number of clients share."""
 
     def __init__(
-        self,
-        folder: Path,
-        embedder_identity: str,
-        chunk_chars: int,
-        chroma_url: str = "",
-        screen_identity: str = "",
+        self, folder: Path, embedder_identity: str, chunk_chars: int, chroma_url: str = ""
     ):
         self.storage: Storage = open_storage(folder, chroma_url)
         self.where = self.storage.where
@@ -79,8 +73,6 @@ class PassageStore:
             "embedder": embedder_identity,
             "chunk_chars": chunk_chars,
         }
-        if screen_identity:  # passages screened by another probe (or none) get screened again
-            self.config["screen"] = screen_identity
         self._forget()
         try:
             self.client: Any = self.storage.connect()
@@ -204,16 +196,7 @@ class PassageStore:
         if self._passages is None:
             ids, metas, docs = self._all_stored()
             self._passages = {
-                pid: Passage(
-                    pid,
-                    m["source"],
-                    m["title"],
-                    m["language"],
-                    doc,
-                    m["start"],
-                    m["end"],
-                    tuple(tuple(span) for span in json.loads(m.get("withheld", "[]"))),
-                )
+                pid: Passage(pid, m["source"], m["title"], m["language"], doc, m["start"], m["end"])
                 for pid, m, doc in zip(ids, metas, docs, strict=True)
                 if self._is_current(m)
             }
@@ -324,15 +307,9 @@ class PassageStore:
         self.collection.delete(where={"source": source})
 
     def put_passages(
-        self,
-        article: Article,
-        first: int,
-        chunks: list[Chunk],
-        vectors: np.ndarray,
-        withheld: list[list[tuple[int, int]]] | None = None,
+        self, article: Article, first: int, chunks: list[Chunk], vectors: np.ndarray
     ) -> None:
-        """Store one batch of an article's passages (not yet current: see `commit`), with
-        the sentences of each that the instruction screen withholds from the model."""
+        """Store one batch of an article's passages (not yet current: see `commit`)."""
         self.collection.upsert(
             ids=[passage_id(article, first + i) for i in range(len(chunks))],
             embeddings=vectors.tolist(),
@@ -345,9 +322,8 @@ class PassageStore:
                     "language": article.language,
                     "start": c.start,
                     "end": c.end,
-                    "withheld": json.dumps(spans),
                 }
-                for c, spans in zip(chunks, withheld or [[]] * len(chunks), strict=True)
+                for c in chunks
             ],
         )
 
