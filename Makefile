@@ -37,7 +37,7 @@ check: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -m "not real"
+	$(BIN)/python -m pytest -q -m "not real and not slow" -n auto  # one worker per core
 
 hooks: $(INSTALLED)
 	$(BIN)/pre-commit install --hook-type pre-commit --hook-type commit-msg

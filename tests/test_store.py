@@ -303,6 +303,7 @@ def small_disk(tmp_path):
     )  # lazy: Chroma may still hold a file open
 
 
+@pytest.mark.slow  # fills a tmpfs: about 20 s, so make test runs it and make check does not
 def test_a_full_disk_stops_the_build_with_a_clear_error_and_the_old_index_answers(
     small_disk, corpus, hashing_embedder
 ):

@@ -34,7 +34,7 @@ from rag import (
     is_loopback,
     message_text,
 )
-from ui.render import CSS, search_html, sources_html, timings_line
+from ui.render import CSS, search_html, shown_key, sources_html, timings_line
 
 MAX_SESSIONS = 200
 MAX_ANSWERS_KEPT = 500  # a session's
@@ -61,19 +61,6 @@ KEYBOARD_JS = """
 THEME = gr.themes.Default(
     font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
 )
-
-
-def shown_key(text: str) -> str:
-    r"""An answer's text as a key that survives the chat's round trip through the browser
-    (Gradio's Chatbot passes each message through `inspect.cleandoc`, which changes
-    indentation and blank lines at either end).
-
-    >>> import inspect
-    >>> said = "Kevin Scott [1].\n    Er ist CTO [2].\n"
-    >>> shown_key(inspect.cleandoc(said)) == shown_key(said) != shown_key("Kevin Scott.")
-    True
-    """
-    return " ".join(text.split())
 
 
 def build(assistant: Assistant) -> gr.Blocks:

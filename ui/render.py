@@ -56,6 +56,19 @@ def search_html(passages, query: str, language: str) -> str:
     return f'<div class="sources">{head}{body}</div>'
 
 
+def shown_key(text: str) -> str:
+    r"""An answer's text as a key that survives the chat's round trip through the browser
+    (Gradio's Chatbot passes each message through `inspect.cleandoc`, which changes
+    indentation and blank lines at either end).
+
+    >>> import inspect
+    >>> said = "Kevin Scott [1].\n    Er ist CTO [2].\n"
+    >>> shown_key(inspect.cleandoc(said)) == shown_key(said) != shown_key("Kevin Scott.")
+    True
+    """
+    return " ".join(text.split())
+
+
 def timings_line(timings: dict) -> str:
     parts = [f"sources {timings['sources_ms']:.0f} ms"]
     if timings.get("completion_tokens"):
