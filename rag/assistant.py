@@ -8,6 +8,7 @@ import threading
 import time
 from collections import abc
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -28,7 +29,7 @@ from rag.answer import (
 )
 from rag.corpus import decode, upload_name
 from rag.embedding import SentenceEmbedder
-from rag.errors import ArticleError, CorpusNotFound, QuestionError
+from rag.errors import ArticleError, CorpusNotFound, QuestionError, Stopped
 from rag.followup import standalone_query
 from rag.generation import Generation, GenerationStats, Reply
 from rag.indexing import IndexReport, update_index
@@ -95,6 +96,7 @@ class _Turn:
     started: float
     timings: dict[str, float | None] = field(default_factory=dict)
     trace: Trace = field(default_factory=Trace)
+    cancel: threading.Event | None = None  # set: stop the model
 
     def elapsed(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 1)
@@ -276,11 +278,15 @@ class Assistant:
             raise QuestionError(f"no such article in the index: {', '.join(unknown)}")
         return scope
 
-    def summarise(self, source: str, language: str = "en") -> Iterator[Sources | Delta | Answer]:
+    def summarise(
+        self, source: str, language: str = "en", cancel: threading.Event | None = None
+    ) -> Iterator[Sources | Delta | Answer]:
         """Stream a short summary of one article (file name as in `articles()`) in `language`:
-        Sources (its first passages), Delta pieces, then the Answer citing them."""
+        Sources (its first passages), Delta pieces, then the Answer citing them. Setting
+        `cancel` stops it as it stops `stream`."""
         self._scope([source])
-        yield from self._summary(source, language, time.perf_counter(), note="")
+        with suppress(Stopped):  # the person stopped it: the stream just ends
+            yield from self._summary(source, language, time.perf_counter(), "", cancel)
 
     def ask(
         self,
@@ -298,16 +304,24 @@ class Assistant:
         question: str,
         history: list[dict] | None = None,
         sources: abc.Collection[str] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[Sources | Delta | Answer]:
         """Yield Sources first, then Delta text pieces, then the final Answer.
 
-        `sources` (file names) limits the question to those articles. The steps: prepare
-        (question, language, passages) → judge (does a passage answer?) → answer (streamed,
-        checked against the passages) → finish (citations, figures)."""
+        `sources` (file names) limits the question to those articles. Setting `cancel` (from
+        another thread) stops the model within a fraction of a second, even while it reads
+        the passages; the stream then ends with no Answer. The steps: prepare (question,
+        language, passages) → judge (does a passage answer?) → answer (streamed, checked
+        against the passages) → finish (citations, figures)."""
         turn = self._prepare(question, history, self._scope(sources))
+        turn.cancel = cancel
+        with suppress(Stopped):  # the person stopped it: the stream just ends
+            yield from self._steps(turn)
+
+    def _steps(self, turn: _Turn) -> Iterator[Sources | Delta | Answer]:
         if asks_for_summary(turn.question) and turn.hits:  # of the article the request names
             yield from self._summary(
-                turn.hits[0].passage.source, turn.language, turn.started, turn.note
+                turn.hits[0].passage.source, turn.language, turn.started, turn.note, turn.cancel
             )
             return
         yield Sources(turn.sources, turn.language, turn.timings["retrieve_ms"] or 0.0)
@@ -350,6 +364,7 @@ class Assistant:
             turn.messages(turn.sources, question_first=True),
             self.settings.max_answer_tokens,
             judge_messages=turn.messages(judged),
+            cancel=turn.cancel,
         )
         judgement = reply.judgement
         turn.trace.yes_no_margin = round(judgement.yes_no_margin, 3)
@@ -376,6 +391,7 @@ class Assistant:
                 self.generator.answer,
                 turn.messages(turn.sources),
                 self.settings.max_answer_tokens,
+                turn.cancel,
             ),
         ]
         completion_tokens = 0
@@ -447,7 +463,12 @@ class Assistant:
         )
 
     def _summary(
-        self, source: str, language: str, started: float, note: str
+        self,
+        source: str,
+        language: str,
+        started: float,
+        note: str,
+        cancel: threading.Event | None,
     ) -> Iterator[Sources | Delta | Answer]:
         """A summary of the article's first passages, written as the answer to a request."""
         self.store.refresh()
@@ -465,7 +486,7 @@ class Assistant:
         turn = _Turn(instruction(language), language, note, None, chosen, sources, started, timings)
         yield Sources(sources, language, timings["retrieve_ms"] or 0.0)
         timings["sources_ms"] = turn.elapsed()
-        generation = self.generator.answer(turn.messages(sources), SUMMARY_TOKENS)
+        generation = self.generator.answer(turn.messages(sources), SUMMARY_TOKENS, cancel)
         markers, raw = MarkerFilter(len(sources)), []
         for piece in generation:
             raw.append(piece)

@@ -30,6 +30,10 @@ class CorpusNotFound(RagError, FileNotFoundError):
     """The corpus folder does not exist."""
 
 
+class Stopped(RagError):
+    """The person stopped the answer (the `cancel` event was set) while it was being written."""
+
+
 class GoldError(RagError, ValueError):
     """The gold file is missing, empty or malformed."""
 

@@ -6,12 +6,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from rag.errors import ModelError
+from rag.errors import ModelError, Stopped
 from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, break_control_markers
 from rag.prompt import messages as prompt_messages
 
@@ -64,6 +65,7 @@ def _common_prefix(a, b) -> int:
 
 class LlamaGenerator:
     def __init__(self, source: str, threads: int, context_tokens: int):
+        import llama_cpp
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -102,6 +104,11 @@ class LlamaGenerator:
         self.yes_token = self.llm.tokenize(b" yes", add_bos=False)[0]
         self.no_token = self.llm.tokenize(b" no", add_bos=False)[0]
         self.lock = threading.Lock()  # llama.cpp serves one request at a time
+        self._cancel: threading.Event | None = None  # the running request's
+        # llama.cpp asks between the steps of every evaluation whether to give up: Stop then
+        # interrupts the reading of a long prompt too, not only the writing after it.
+        self._abort_check = llama_cpp.ggml_abort_callback(lambda _data: self._cancelled())
+        llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, self._abort_check, None)
         self.prefix_tokens = len(self._fixed_prefix_tokens())
         self.identity = source
 
@@ -111,6 +118,26 @@ class LlamaGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode(), add_bos=False, special=False))
+
+    def _cancelled(self) -> bool:
+        return self._cancel is not None and self._cancel.is_set()
+
+    @contextmanager
+    def _owned(self, cancel: threading.Event | None) -> Iterator[None]:
+        """Hold the model for one request, which `cancel` (when set) stops, waiting or working."""
+        while not self.lock.acquire(timeout=0.1):
+            if cancel is not None and cancel.is_set():
+                raise Stopped("stopped while waiting for the model")
+        self._cancel = cancel
+        try:
+            yield
+        except RuntimeError:  # llama_decode returned 2: the abort check said give up
+            if self._cancelled():
+                raise Stopped("stopped while the model read the passages") from None
+            raise
+        finally:
+            self._cancel = None
+            self.lock.release()
 
     def render(self, messages: list[dict]) -> str:
         """The chat-templated prompt, ready for an assistant prefill to be appended."""
@@ -176,12 +203,12 @@ class LlamaGenerator:
         self.llm.eval(tokens[reused:])
         return reused
 
-    def judge(self, tokens: list[int]) -> Judgement:
+    def judge(self, tokens: list[int], cancel: threading.Event | None = None) -> Judgement:
         """Evaluate the prompt `tokens` (which end where the model says yes or no) and read the
         logit of " yes" minus that of " no": the model's own judgement as a number the
         application can threshold (its argmax alone says yes far too often). The evaluated
         prompt stays in the KV cache for the answer that follows, as far as the prompts match."""
-        with self.lock:
+        with self._owned(cancel):
             started = time.perf_counter()
             reused = self._evaluate(tokens)
             logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
@@ -190,17 +217,21 @@ class LlamaGenerator:
 
     def warm(self) -> None:
         """Evaluate the fixed prompt prefix once so that the first question reuses it."""
-        with self.lock:
+        with self._owned(None):
             self._evaluate(self._fixed_prefix_tokens())
 
     def start(
-        self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None
+        self,
+        messages: list[dict],
+        max_tokens: int,
+        judge_messages: list[dict] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Reply:
         """Judge first (the prompt of `judge_messages`, default `messages`, up to "Found:"), then,
         if asked, answer `messages`, reusing from the KV cache what the two prompts share."""
         answer_tokens = self._tokens(messages, ANSWER_PREFILL)
         judge_tokens = self._tokens(judge_messages or messages, JUDGEMENT_PREFILL)
-        judgement = self.judge(judge_tokens)
+        judgement = self.judge(judge_tokens, cancel)
         # llama.cpp goes on from the judgement's tokens as far as the answer's prompt matches them.
         read = (
             len(judge_tokens)
@@ -209,19 +240,29 @@ class LlamaGenerator:
             - _common_prefix(answer_tokens, judge_tokens)
         )
         judgement = replace(judgement, prompt_tokens=len(answer_tokens), read_tokens=read)
-        return Reply(judgement, lambda: self.stream(answer_tokens, max_tokens))
+        return Reply(judgement, lambda: self.stream(answer_tokens, max_tokens, cancel))
 
-    def answer(self, messages: list[dict], max_tokens: int) -> Generation:
+    def answer(
+        self, messages: list[dict], max_tokens: int, cancel: threading.Event | None = None
+    ) -> Generation:
         """An answer to `messages` with no judgement before it (a second reading)."""
-        return self.stream(self._tokens(messages, ANSWER_PREFILL), max_tokens)
+        return self.stream(self._tokens(messages, ANSWER_PREFILL), max_tokens, cancel)
 
-    def stream(self, tokens: list[int], max_tokens: int) -> Generation:
+    def stream(
+        self, tokens: list[int], max_tokens: int, cancel: threading.Event | None = None
+    ) -> Generation:
         generation = Generation(iter(()))
-        generation.deltas = self._run(tokens, max_tokens, generation.stats)
+        generation.deltas = self._run(tokens, max_tokens, generation.stats, cancel)
         return generation
 
-    def _run(self, tokens: list[int], max_tokens: int, stats: GenerationStats) -> Iterator[str]:
-        with self.lock:
+    def _run(
+        self,
+        tokens: list[int],
+        max_tokens: int,
+        stats: GenerationStats,
+        cancel: threading.Event | None,
+    ) -> Iterator[str]:
+        with self._owned(cancel):
             started = time.perf_counter()
             chunks: Any = self.llm.create_completion(  # streamed: an iterator of chunk dicts
                 tokens,
@@ -233,6 +274,8 @@ class LlamaGenerator:
             )
             try:
                 for chunk in chunks:
+                    if self._cancelled():
+                        raise Stopped("stopped while the answer was being written")
                     choice = chunk["choices"][0]
                     if choice["text"]:
                         if stats.first_token_ms is None:

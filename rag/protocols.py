@@ -7,6 +7,7 @@ embedder embeds a whole build at once: `ProcessPoolEmbedder`, `RayEmbedder`.
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 import numpy as np
@@ -34,13 +35,20 @@ class Generator(Protocol):
         ...
 
     def start(
-        self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None
+        self,
+        messages: list[dict],
+        max_tokens: int,
+        judge_messages: list[dict] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Reply:
-        """The yes/no judgement on `judge_messages` (default `messages`), then the answer."""
+        """The yes/no judgement on `judge_messages` (default `messages`), then the answer.
+        Once `cancel` is set, the judgement or the answer being written raises `Stopped`."""
         ...
 
-    def answer(self, messages: list[dict], max_tokens: int) -> Generation:
-        """An answer with no judgement before it (a second reading)."""
+    def answer(
+        self, messages: list[dict], max_tokens: int, cancel: threading.Event | None = None
+    ) -> Generation:
+        """An answer with no judgement before it (a second reading); `cancel` as in `start`."""
         ...
 
 

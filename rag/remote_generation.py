@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 
-from rag.errors import GeneratorUnavailable
+from rag.errors import GeneratorUnavailable, Stopped
 from rag.generation import Generation, GenerationStats, Judgement, Reply
 from rag.prompt import break_control_markers
 from rag.prompt import messages as prompt_messages
@@ -28,10 +29,16 @@ JUDGEMENT_TOKENS = 4  # "Found", ":", " yes" and one to spare
 FORMAT_NOT_FOLLOWED = 10.0  # margin used when the reply does not start with "Found:": it answered
 
 
-def _chunks(response: httpx.Response, url: str) -> Iterator[dict]:
-    """The streamed choices of one response, as dicts; a dropped connection is a clear error."""
+def _chunks(
+    response: httpx.Response, url: str, cancel: threading.Event | None = None
+) -> Iterator[dict]:
+    """The streamed choices of one response, as dicts; a dropped connection is a clear error.
+    Once `cancel` is set, the next line closes the request (the server stops) and raises."""
     try:
         for line in response.iter_lines():
+            if cancel is not None and cancel.is_set():
+                response.close()
+                raise Stopped("stopped while the answer was being written")
             if not line.startswith("data: ") or line.strip() == "data: [DONE]":
                 continue
             body = json.loads(line[6:])
@@ -137,12 +144,12 @@ class RemoteGenerator:
             )
 
     def _read_judgement(
-        self, messages: list[dict], max_tokens: int
+        self, messages: list[dict], max_tokens: int, cancel: threading.Event | None
     ) -> tuple[httpx.Response, Iterator[dict], float, list[str]]:
         """Open a request and read its reply up to the yes/no token: the open response, the rest
         of its stream, the margin, and any text already said (when the model skipped the format)."""
         response = self._open(messages, max_tokens)
-        choices = _chunks(response, self.url)
+        choices = _chunks(response, self.url, cancel)
         said, margin, first = "", FORMAT_NOT_FOLLOWED, []
         for choice in choices:
             content = (choice.get("delta") or {}).get("content") or ""
@@ -158,7 +165,11 @@ class RemoteGenerator:
         return response, choices, margin, first
 
     def start(
-        self, messages: list[dict], max_tokens: int, judge_messages: list[dict] | None = None
+        self,
+        messages: list[dict],
+        max_tokens: int,
+        judge_messages: list[dict] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Reply:
         """One request when the judgement and the answer read the same passages; otherwise a
         request of a few tokens for the judgement, and the answer's own request if it is wanted
@@ -167,7 +178,7 @@ class RemoteGenerator:
         judged = judge_messages or messages
         separate = judged != messages
         response, choices, margin, first = self._read_judgement(
-            judged, JUDGEMENT_TOKENS if separate else max_tokens
+            judged, JUDGEMENT_TOKENS if separate else max_tokens, cancel
         )
         if separate:
             response.close()
@@ -180,7 +191,7 @@ class RemoteGenerator:
 
         def answer() -> Generation:
             if separate:
-                return self.answer(messages, max_tokens)
+                return self.answer(messages, max_tokens, cancel)
             generation = Generation(iter(()))
             generation.deltas = self._rest(first, choices, response, generation.stats)
             return generation
@@ -190,10 +201,12 @@ class RemoteGenerator:
     def _count_messages(self, messages: list[dict]) -> int:
         return self.count_tokens("".join(str(m["content"]) for m in messages))
 
-    def answer(self, messages: list[dict], max_tokens: int) -> Generation:
+    def answer(
+        self, messages: list[dict], max_tokens: int, cancel: threading.Event | None = None
+    ) -> Generation:
         """The answer's own request; its judgement line is read and dropped."""
         generation = Generation(iter(()))
-        response, choices, _, first = self._read_judgement(messages, max_tokens)
+        response, choices, _, first = self._read_judgement(messages, max_tokens, cancel)
         generation.deltas = self._rest(first, choices, response, generation.stats)
         return generation
 

@@ -7,11 +7,14 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from rag.errors import Stopped
 from rag.generation import Generation, GenerationStats, Judgement, Reply
 from rag.indexing import update_index
 from stress.serve import free_port, start_app, start_process, stop
@@ -64,23 +67,30 @@ class FakeGenerator:
     def warm(self) -> None:
         pass
 
-    def start(self, messages, max_tokens, judge_messages=None) -> Reply:
+    def start(self, messages, max_tokens, judge_messages=None, cancel=None) -> Reply:
         self.started.append(messages)
         judgement = Judgement(self.margin, 100, 60, 5.0, 140)
-        return Reply(judgement, self._next_reading, self._close)
+        return Reply(judgement, partial(self._next_reading, cancel), self._close)
 
-    def answer(self, messages, max_tokens) -> Generation:
+    def answer(self, messages, max_tokens, cancel=None) -> Generation:
         self.answered.append(messages)
-        return self._next_reading()
+        return self._next_reading(cancel)
 
     def _close(self) -> None:
         self.closed += 1
 
-    def _next_reading(self) -> Generation:
+    def _next_reading(self, cancel) -> Generation:
         text = self.readings.pop(0)
         pieces = re.findall(r"\S+\s*", text)
         stats = GenerationStats(len(pieces), 1.0, 2.0 + len(pieces), "stop")
-        return Generation(iter(pieces), stats)
+        return Generation(self._written(pieces, cancel), stats)
+
+    @staticmethod
+    def _written(pieces: list[str], cancel) -> Iterator[str]:
+        for piece in pieces:
+            if cancel is not None and cancel.is_set():
+                raise Stopped("stopped")
+            yield piece
 
 
 def copy_of_seeds(tmp_path_factory, name: str) -> Path:

@@ -3,6 +3,8 @@ the real Chroma and a deterministic embedder: which path a question takes, and w
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from rag import Answer, Assistant, Delta, Settings, Sources
@@ -53,6 +55,27 @@ def test_a_supported_answer_streams_after_the_sources(make_assistant):
     assert answer.trace.answer_check == "supported" and answer.trace.yes_no_margin == 3.0
     assert answer.timings["completion_tokens"] == 6 and answer.timings["prompt_tokens"] == 100
     assert generator.answered == []  # read once
+
+
+def test_stop_ends_the_stream_where_it_is_with_no_answer(make_assistant):
+    generator = FakeGenerator(3.0, ["Amy Hood ist die Finanzchefin von Microsoft seit 2013 [1]."])
+    cancel = threading.Event()
+    events = []
+    for event in make_assistant(generator).stream(QUESTION, cancel=cancel):
+        events.append(event)
+        if isinstance(event, Delta):
+            cancel.set()  # as the web chat's Stop does, after the first piece is shown
+    assert isinstance(events[0], Sources)
+    assert [type(e) for e in events[1:]] == [Delta]
+    assert "2013" not in shown_text(events)
+
+
+def test_a_summary_stops_as_an_answer_does(make_assistant):
+    generator = FakeGenerator(3.0, ["Amy Hood leitet die Finanzen [1]. Es regnet [2]."])
+    cancel = threading.Event()
+    cancel.set()
+    events = list(make_assistant(generator).summarise("finanzen.txt", "de", cancel))
+    assert [type(e) for e in events] == [Sources]
 
 
 def test_passages_too_far_abstain_before_the_model_is_asked(make_assistant):

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from rag import Answer, Assistant, Delta, Settings, Sources
-from rag.errors import ArticleError, QuestionError
-from rag.prompt import SYSTEM
+from rag.errors import ArticleError, QuestionError, Stopped
+from rag.prompt import SYSTEM, PromptPassage, messages
 from tests.helpers import copy_of_seeds
 
 pytestmark = pytest.mark.real
@@ -237,6 +237,22 @@ def test_retrieval_answers_while_the_llm_is_busy_with_another_question(assistant
         release.set()
         worker.join(timeout=120)
     assert isinstance(events[-1], Answer) and "13" in events[-1].text
+
+
+def test_stop_interrupts_the_model_reading_the_passages_and_leaves_it_sound(assistant):
+    question = "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?"
+    passages = [PromptPassage(c.marker, c.title, c.text) for c in assistant.search(question)]
+    prompt = messages(passages, question, "de")
+    generator = assistant.generator
+    judgement = generator.start(prompt, 20).judgement
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()  # reading the passages takes seconds
+    with pytest.raises(Stopped):
+        generator.start(prompt, 20, cancel=cancel)
+    assert generator.llm.n_tokens < judgement.prompt_tokens  # stopped before the end
+    assert not generator.busy
+    again = generator.start(prompt, 20).judgement.yes_no_margin
+    assert again == pytest.approx(judgement.yes_no_margin)
 
 
 def test_a_new_article_is_indexed_incrementally_and_answerable(assistant, corpus_dir):

@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing phones home
@@ -69,6 +71,8 @@ def build(assistant: Assistant) -> gr.Blocks:
     # message's place in the chat moves under Retry and Clear; its text does not). The
     # oldest sessions are forgotten first.
     sessions: OrderedDict[str, dict[str, tuple[str, Answer]]] = OrderedDict()
+    # The answers being written for each session, which its Stop button (or Esc) interrupts.
+    running: dict[str, set[threading.Event]] = {}
 
     def conversation(request: gr.Request) -> dict[str, tuple[str, Answer]]:
         key = request.session_hash or ""
@@ -100,7 +104,11 @@ def build(assistant: Assistant) -> gr.Blocks:
             yield search(question, history, scope)
             return
         yield from show(
-            lambda: assistant.stream(question, prior, scope or None), question, history, answers
+            lambda cancel: assistant.stream(question, prior, scope or None, cancel),
+            question,
+            history,
+            answers,
+            request,
         )
 
     def summarise(source: str, history: list[dict], request: gr.Request):
@@ -118,14 +126,27 @@ def build(assistant: Assistant) -> gr.Blocks:
             {"role": "assistant", "content": "…"},
         ]
         yield from show(
-            lambda: assistant.summarise(source, language), request_text, history, answers
+            lambda cancel: assistant.summarise(source, language, cancel),
+            request_text,
+            history,
+            answers,
+            request,
         )
 
-    def show(events, question: str, history: list[dict], answers: dict):
-        """Stream an answer's events into the chat and the sources panel."""
+    def show(
+        events: Callable[[threading.Event], Iterator[Sources | Delta | Answer]],
+        question: str,
+        history: list[dict],
+        answers: dict,
+        request: gr.Request,
+    ):
+        """Stream an answer's events into the chat and the sources panel; Stop ends them."""
         passages, language = [], "en"
+        cancel = threading.Event()
+        session = running.setdefault(request.session_hash or "", set())
+        session.add(cancel)
         try:
-            for event in events():
+            for event in events(cancel):
                 if isinstance(event, Sources):
                     passages, language = event.passages, event.language
                     status = (
@@ -154,6 +175,14 @@ def build(assistant: Assistant) -> gr.Blocks:
         except RagError as exc:  # a bad question; a generator server gone mid-answer
             history[-1]["content"] = f"⚠ {exc}"
             yield history, "", gr.skip(), ""
+        finally:
+            session.discard(cancel)
+
+    def stop_answers(request: gr.Request) -> None:
+        """Stop (or Esc): the model gives up this session's answer within a fraction of a
+        second, even while it reads the passages; Gradio's own cancel would wait for that."""
+        for cancel in running.get(request.session_hash or "", set()):
+            cancel.set()
 
     def search(question: str, history: list[dict], scope: list[str]):
         """Search only: the passages at once, no model call."""
@@ -351,7 +380,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                 summarise, [chosen, chatbot], outputs, concurrency_limit=4, api_visibility="private"
             )
         )
-        stop.click(None, None, None, cancels=asked)
+        stop.click(stop_answers, None, None, cancels=asked, queue=False, api_visibility="private")
         chatbot.like(rate, [chatbot, comment], [feedback_status, comment], api_visibility="private")
         export_button.click(export, chatbot, exported, api_visibility="private")
         files.upload(
