@@ -1,6 +1,6 @@
 """Benchmark on this machine: index build, retrieval, time to sources / first token / total,
 prompt tokens (read, reused, and necessary: the passages, the question once and the
-template), generation rate, and in the same run the raw llama.cpp
+template), generation rate, how soon Stop frees the model, and in the same run the raw llama.cpp
 prompt-processing and generation rates of the same model, so that every figure is also a
 ratio to what the hardware does.
 
@@ -13,6 +13,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,10 +43,38 @@ def _by_reason(abstentions: list[tuple[float, str]]) -> dict[str, list[float]]:
     return grouped
 
 
-def raw_llama_rates(llm, prompt_tokens: int = 512, generated: int = 64) -> tuple[float, float]:
-    """Prompt processing and generation tokens/s of bare llama.cpp, cache cleared first."""
+def stop_ms(assistant: Assistant, question: str, after_s: float = 0.3) -> float:
+    """Milliseconds from setting `cancel` to the stream's end, when it is set `after_s` after
+    the sources are shown: while the model reads the passages."""
+    cancel, shown, ended = threading.Event(), threading.Event(), [0.0]
+
+    def consume() -> None:
+        for event in assistant.stream(question, cancel=cancel):
+            if isinstance(event, Sources):
+                shown.set()
+        ended[0] = time.perf_counter()
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    shown.wait()
+    time.sleep(after_s)
+    stopped = time.perf_counter()
+    cancel.set()
+    worker.join()
+    return (ended[0] - stopped) * 1000
+
+
+def raw_llama_rates(
+    generator, prompt_tokens: int = 512, generated: int = 64
+) -> tuple[float, float]:
+    """Prompt processing and generation tokens/s of bare llama.cpp (without the assistant's
+    abort check), cache cleared first."""
+    import llama_cpp
+
+    llm = generator.llm
     text = (REPO / "seeds" / "004_049a8fec8080a705.txt").read_text(encoding="utf-8")
     tokens = llm.tokenize(text.encode(), add_bos=False)[:prompt_tokens]
+    llama_cpp.llama_set_abort_callback(llm._ctx.ctx, llama_cpp.ggml_abort_callback(0), None)
     llm.reset()
     started = time.perf_counter()
     llm.eval(tokens)
@@ -56,6 +85,7 @@ def raw_llama_rates(llm, prompt_tokens: int = 512, generated: int = 64) -> tuple
         llm.eval([int(np.argmax(logits))])
     tg = generated / (time.perf_counter() - started)
     llm.reset()
+    llama_cpp.llama_set_abort_callback(llm._ctx.ctx, generator._abort_check, None)
     return pp, tg
 
 
@@ -124,7 +154,8 @@ def main() -> None:
             summary_first_ms.append(summary[0].timings["first_token_ms"])
             summary_total_ms.append(summary[0].timings["total_ms"])
 
-        raw_pp, raw_tg = raw_llama_rates(generator.llm)
+        stops_ms = [stop_ms(assistant, q.question) for q in questions[:5]]
+        raw_pp, raw_tg = raw_llama_rates(generator)
 
     read_per_necessary = [r / n for r, n in zip(read_tokens, necessary_tokens, strict=True)]
 
@@ -178,6 +209,11 @@ def main() -> None:
         (
             "generation p50",
             f"{pct(rates, 50):.1f} tokens/s = {pct(rates, 50) / raw_tg:.0%} of raw llama.cpp",
+        ),
+        (
+            "Stop while the passages are read",
+            f"model free {pct(stops_ms, 50):.0f} ms p50, {max(stops_ms):.0f} ms max after it "
+            f"(= {pct(stops_ms, 50) / 1000 * raw_tg:.1f} generated tokens' time)",
         ),
         (
             "raw llama.cpp",
