@@ -117,6 +117,28 @@ def wait_until_answered(page, timeout: int = 180_000) -> None:
     )
 
 
+def ask_and_stop(page, question: str, stop, submit=lambda page: page.click("#send")) -> str:
+    """Ask (`submit(page)`), call `stop(page)` once the server is writing the answer (its
+    first message is on the page: Gradio's own pending bubble comes earlier, before the
+    server has it), wait until the page knows the answer is over, and return what it shows."""
+    bots = page.locator("#chat [data-testid=bot]")
+    before = bots.count()
+    page.fill("#question textarea", question)
+    submit(page)
+    page.wait_for_function(
+        f"(() => {{ const b = document.querySelectorAll('#chat [data-testid=bot]');"
+        f" return b.length > {before} && b[{before}].innerText.trim().length > 0; }})()",
+        timeout=120_000,
+    )
+    stop(page)
+    # Until the event is over, Gradio ignores a new Ask.
+    page.wait_for_function(
+        "document.querySelector('#chat [data-testid=status-tracker]').classList.contains('hide')",
+        timeout=60_000,
+    )
+    return bots.nth(before).inner_text()
+
+
 def retry_last_answer(page) -> None:
     """Click Retry on the last answer and wait for the new one. The old answer's timings stay
     on the page until the new answer's passages arrive, so first wait for them to go."""
@@ -157,25 +179,15 @@ def test_a_conversation_in_the_browser(page):
 
 
 def test_stop_cancels_the_answer_and_the_next_question_is_answered(page):
-    bots = page.locator("#chat [data-testid=bot]")
-    before = bots.count()
-    page.fill(
-        "#question textarea",
+    stopped = ask_and_stop(
+        page,
         "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?",
+        lambda page: page.click("#stop"),
     )
-    page.click("#send")
-    page.wait_for_function(
-        f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}", timeout=120_000
-    )
-    page.click("#stop")
-    # Wait until the page knows the event is over: until then Gradio ignores a new Ask.
-    page.wait_for_function(
-        "document.querySelector('#chat [data-testid=status-tracker]').classList.contains('hide')",
-        timeout=60_000,
-    )
-    stopped = bots.nth(before).inner_text()
+    assert "(stopped)" in stopped
     page.wait_for_timeout(4000)
-    assert bots.nth(before).inner_text() == stopped  # nothing more is written after Stop
+    bots = page.locator("#chat [data-testid=bot]")
+    assert bots.nth(bots.count() - 1).inner_text() == stopped  # nothing more is written
     assert "total" not in page.inner_text("#timings")
     answer = ask(page, "Wer bereute die Entscheidung, Altman zu entfernen?")
     assert "Sutskever" in answer  # the model was released by the cancelled answer
@@ -400,7 +412,6 @@ def test_keyboard_use_labels_and_a_phone_sized_screen(browser, app_url):
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(app_url)
     page.wait_for_selector("#question textarea", timeout=120_000)
-    question = page.locator("#question textarea")
     # Accessible names, as the browser computes them for a screen reader.
     assert page.get_by_role("textbox", name=re.compile("^Question")).count() == 1
     for name in ("Ask", "Stop", "Export as Markdown"):
@@ -408,14 +419,13 @@ def test_keyboard_use_labels_and_a_phone_sized_screen(browser, app_url):
     assert page.get_by_role("checkbox", name=re.compile("Search only")).count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
-    question.fill("Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?")
-    question.press("Enter")
-    page.wait_for_function("document.querySelectorAll('#chat [data-testid=bot]').length > 0")
-    page.keyboard.press("Escape")
-    page.wait_for_function(
-        "document.querySelector('#chat [data-testid=status-tracker]').classList.contains('hide')",
-        timeout=60_000,
+    stopped = ask_and_stop(
+        page,
+        "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?",
+        lambda page: page.keyboard.press("Escape"),
+        lambda page: page.press("#question textarea", "Enter"),  # Enter asks
     )
+    assert "(stopped)" in stopped
     page.wait_for_timeout(3000)
     assert "total" not in page.inner_text("#timings")  # stopped before the answer was done
 

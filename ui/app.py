@@ -141,7 +141,7 @@ def build(assistant: Assistant) -> gr.Blocks:
         request: gr.Request,
     ):
         """Stream an answer's events into the chat and the sources panel; Stop ends them."""
-        passages, language = [], "en"
+        passages, language, finished = [], "en", False
         cancel = threading.Event()
         session = running.setdefault(request.session_hash or "", set())
         session.add(cancel)
@@ -159,6 +159,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                     history[-1]["content"] = history[-1]["content"].removeprefix("…") + event.text
                     yield history, "", gr.skip(), ""
                 elif isinstance(event, Answer):
+                    finished = True
                     history[-1]["content"] = ("∅ " if event.abstained else "") + event.text
                     answers[shown_key(history[-1]["content"])] = (
                         question,
@@ -172,6 +173,9 @@ def build(assistant: Assistant) -> gr.Blocks:
                         sources_html(passages, language, event),
                         timings_line(event.timings),
                     )
+            if cancel.is_set() and not finished:  # the stream ended early: Stop
+                history[-1]["content"] = history[-1]["content"].removeprefix("…") + " ⏹ (stopped)"
+                yield history, "", gr.skip(), ""
         except RagError as exc:  # a bad question; a generator server gone mid-answer
             history[-1]["content"] = f"⚠ {exc}"
             yield history, "", gr.skip(), ""
@@ -360,27 +364,21 @@ def build(assistant: Assistant) -> gr.Blocks:
 
         inputs = [question, chatbot, search_only, scope]
         outputs = [chatbot, question, sources, status]
-        asked = [
-            question.submit(
-                respond, inputs, outputs, concurrency_limit=4, api_visibility="private"
-            ),
-            send.click(respond, inputs, outputs, concurrency_limit=4, api_visibility="private"),
-        ]
-        asked.append(
-            chatbot.retry(
-                regenerate,
-                [chatbot, search_only, scope],
-                outputs,
-                concurrency_limit=4,
-                api_visibility="private",
-            )
+        question.submit(respond, inputs, outputs, concurrency_limit=4, api_visibility="private")
+        send.click(respond, inputs, outputs, concurrency_limit=4, api_visibility="private")
+        chatbot.retry(
+            regenerate,
+            [chatbot, search_only, scope],
+            outputs,
+            concurrency_limit=4,
+            api_visibility="private",
         )
-        asked.append(
-            summarise_button.click(
-                summarise, [chosen, chatbot], outputs, concurrency_limit=4, api_visibility="private"
-            )
+        summarise_button.click(
+            summarise, [chosen, chatbot], outputs, concurrency_limit=4, api_visibility="private"
         )
-        stop.click(stop_answers, None, None, cancels=asked, queue=False, api_visibility="private")
+        # Not Gradio's `cancels=`: the answer ends on its own within a fraction of a second, and
+        # Gradio's cancel racing that natural end could leave the page waiting forever.
+        stop.click(stop_answers, None, None, queue=False, api_visibility="private")
         chatbot.like(rate, [chatbot, comment], [feedback_status, comment], api_visibility="private")
         export_button.click(export, chatbot, exported, api_visibility="private")
         files.upload(
