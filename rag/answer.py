@@ -18,6 +18,7 @@ class Citation:
     start: int  # offsets of the passage in the article text
     end: int
     score: float
+    date: str | None = None  # the article's, YYYY-MM-DD, when it states one
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -80,6 +80,7 @@ def _citation(marker: int, hit: Hit) -> Citation:
         start=passage.start,
         end=passage.end,
         score=round(hit.score, 4),
+        date=passage.date,
     )
 
 
@@ -204,9 +205,14 @@ class Assistant:
             )
 
     def articles(self) -> list[dict]:
-        """The indexed articles: source, title, language, passages."""
+        """The indexed articles: source, title, language, date (None when the article states
+        none, or was indexed before dates were read), passages."""
         return [
-            {"source": source, **{k: entry[k] for k in ("title", "language", "passages")}}
+            {
+                "source": source,
+                **{k: entry[k] for k in ("title", "language", "passages")},
+                "date": entry.get("date"),
+            }
             for source, entry in sorted(self.store.files.items())
         ]
 

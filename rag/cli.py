@@ -122,10 +122,12 @@ def articles(
     corpus: Path | None = typer.Option(None, help="Folder of articles."),
     index: Path | None = typer.Option(None, help="Index folder."),
 ):
-    """List the indexed articles: file name, language, passages, title."""
+    """List the indexed articles: file name, language, date stated (or -), passages, title."""
     assistant = _assistant(_settings(corpus=corpus, index=index), load_generator=False)
     for a in assistant.articles():
-        typer.echo(f"{a['source']}\t{a['language']}\t{a['passages']}\t{a['title']}")
+        typer.echo(
+            f"{a['source']}\t{a['language']}\t{a['date'] or '-'}\t{a['passages']}\t{a['title']}"
+        )
 
 
 @app.command()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.chunking import MAX_TITLE_CHARS
+from rag.dates import stated_date
 from rag.errors import ArticleError
 from rag.language import detect_language
 
@@ -29,6 +30,7 @@ class Article:
     text: str  # normalised text; passage offsets point into it
     language: str
     sha256: str  # of the file's bytes
+    date: str | None = None  # YYYY-MM-DD, when the article states when it appeared
 
 
 def decode(raw: bytes, name: str) -> str:
@@ -76,7 +78,7 @@ def _title_tag(html: str) -> str:
     return html[opened + 1 : end] if end >= 0 else ""
 
 
-def _html_to_text(html: str, name: str) -> tuple[str, str]:
+def _html_to_text(html: str, name: str) -> tuple[str, str, str | None]:
     import trafilatura
 
     try:
@@ -95,7 +97,12 @@ def _html_to_text(html: str, name: str) -> tuple[str, str]:
             f"{name}: the HTML cannot be parsed ({type(exc).__name__}: {exc})"
         ) from None
     title = (metadata.title if metadata and metadata.title else None) or _title_tag(html)
-    return short_title(title), body
+    date = (
+        metadata.date
+        if metadata and re.fullmatch(r"\d{4}-\d\d-\d\d", metadata.date or "")
+        else None
+    )
+    return short_title(title), body, date
 
 
 def normalise(text: str) -> str:
@@ -120,8 +127,9 @@ def load_article(path: Path, root: Path) -> Article:
         )
     raw = path.read_bytes()
     text = decode(raw, source)
+    date = None
     if path.suffix.lower() in (".html", ".htm"):
-        title, text = _html_to_text(text, source)
+        title, text, date = _html_to_text(text, source)
         text = normalise(text)
         title = title or _first_line_title(text)
     else:
@@ -135,6 +143,7 @@ def load_article(path: Path, root: Path) -> Article:
         text=text,
         language=detect_language(text[:2000]),
         sha256=hashlib.sha256(raw).hexdigest(),
+        date=date or stated_date(text),
     )
 
 

@@ -81,6 +81,9 @@ def _update(
         store.remove(source)
         report.removed.append(source)
 
+    if undated := {s: paths[s] for s, entry in store.files.items() if "date" not in entry}:
+        store.set_dates({source: _stated_date(path, corpus) for source, path in undated.items()})
+
     articles = []
     for source, path in _changed(store, paths, report):
         try:
@@ -113,6 +116,13 @@ def _update(
     store.refresh_lexical()
     report.passages = len(store.passages())
     return report
+
+
+def _stated_date(path: Path, corpus: Path) -> str | None:
+    try:
+        return load_article(path, corpus).date
+    except (ArticleError, OSError):
+        return None  # the file is read again, and the problem reported, if it changed
 
 
 def _changed(

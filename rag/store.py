@@ -42,6 +42,7 @@ class Passage:
     text: str
     start: int
     end: int
+    date: str | None = None  # the article's, YYYY-MM-DD
 
 
 @dataclass
@@ -196,7 +197,16 @@ class PassageStore:
         if self._passages is None:
             ids, metas, docs = self._all_stored()
             self._passages = {
-                pid: Passage(pid, m["source"], m["title"], m["language"], doc, m["start"], m["end"])
+                pid: Passage(
+                    pid,
+                    m["source"],
+                    m["title"],
+                    m["language"],
+                    doc,
+                    m["start"],
+                    m["end"],
+                    self.files[m["source"]].get("date"),
+                )
                 for pid, m, doc in zip(ids, metas, docs, strict=True)
                 if self._is_current(m)
             }
@@ -334,6 +344,7 @@ class PassageStore:
             "sha256": article.sha256,
             "title": article.title,
             "language": article.language,
+            "date": article.date,
             "passages": passages,
         }
         self._save_manifest()  # from here on the new version is the one that answers
@@ -341,6 +352,12 @@ class PassageStore:
             self.collection.delete(
                 where={"$and": [{"source": article.source}, {"sha256": previous["sha256"]}]}
             )
+
+    def set_dates(self, dates: dict[str, str | None]) -> None:
+        """Note the dates of articles indexed before dates were read (their text is unchanged)."""
+        for source, date in dates.items():
+            self.files[source]["date"] = date
+        self._save_manifest()
 
     def sweep_stale(self) -> None:
         """Delete passages no manifest entry owns: left by a build that was killed."""

@@ -11,6 +11,7 @@ from rag import Answer, Assistant, Delta, Settings, Sources
 from rag.abstention import abstention_message
 from rag.errors import QuestionError
 from tests.helpers import FakeGenerator, HashingEmbedder
+from ui.render import sources_html
 
 ARTICLES = {
     "finanzen.txt": "Microsoft-Finanzen\n\nDie Finanzchefin von Microsoft ist Amy Hood. Sie "
@@ -76,6 +77,21 @@ def test_a_summary_stops_as_an_answer_does(make_assistant):
     cancel.set()
     events = list(make_assistant(generator).summarise("finanzen.txt", "de", cancel))
     assert [type(e) for e in events] == [Sources]
+
+
+def test_the_date_an_article_states_reaches_its_citations_and_the_article_list(
+    make_assistant, tmp_path
+):
+    (tmp_path / "corpus" / "blaufuchs.txt").write_text(
+        "Blaufuchs wächst\n\nKiel, 3. März 2024 – Die Blaufuchs GmbH hat 4711 Mitarbeiter.",
+        encoding="utf-8",
+    )
+    assistant = make_assistant(FakeGenerator(3.0, []))
+    dates = {a["source"]: a["date"] for a in assistant.articles()}
+    assert dates == {"blaufuchs.txt": "2024-03-03", "finanzen.txt": None, "wetter.txt": None}
+    found = {c.source: c for c in assistant.search("Blaufuchs GmbH Mitarbeiter Kiel")}
+    assert found["blaufuchs.txt"].date == "2024-03-03"
+    assert "blaufuchs.txt · 2024-03-03 · score" in sources_html(list(found.values()), "de")
 
 
 def test_passages_too_far_abstain_before_the_model_is_asked(make_assistant):

@@ -49,6 +49,27 @@ def test_html_is_reduced_to_text_with_the_title_tag(tmp_path):
     assert article.language == "de"
 
 
+def test_the_date_an_article_states_is_read_from_its_dateline_or_its_html_metadata(tmp_path):
+    (tmp_path / "a.txt").write_text(
+        "Blaufuchs wächst\n\nKiel, 3. März 2024 – Die Blaufuchs GmbH hat 4711 Mitarbeiter.",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.html").write_text(
+        '<html><head><title>Zeppelin</title><meta property="article:published_time" '
+        'content="2024-05-12T09:30:00+02:00"></head><body><article><p>Die Zeppelin-Werft in '
+        "Friedrichshafen hat ein Luftschiff vorgestellt, es ist 89 Meter lang und fliegt bald."
+        "</p></article></body></html>",
+        encoding="utf-8",
+    )
+    (tmp_path / "c.txt").write_text(
+        "Ohne Datum\n\n" + "Ein langer Absatz ohne Datum. " * 20 + "Am 20. November 2023.",
+        encoding="utf-8",
+    )
+    assert load_article(tmp_path / "a.txt", tmp_path).date == "2024-03-03"
+    assert load_article(tmp_path / "b.html", tmp_path).date == "2024-05-12"
+    assert load_article(tmp_path / "c.txt", tmp_path).date is None  # a date deep in the text
+
+
 def test_empty_file_is_refused(tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     with pytest.raises(ArticleError, match="empty.txt"):

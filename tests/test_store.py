@@ -29,6 +29,29 @@ def test_a_second_run_skips_unchanged_files_and_keeps_the_count(tmp_path, corpus
     assert hashing_embedder.calls == embedded  # nothing re-embedded
 
 
+def test_dates_are_noted_for_articles_indexed_before_dates_were_read(
+    tmp_path, corpus, hashing_embedder
+):
+    (corpus / "zz_dated.txt").write_text(
+        "Blaufuchs wächst\n\nKiel, 3. März 2024 – Die Blaufuchs GmbH hat 4711 Mitarbeiter.",
+        encoding="utf-8",
+    )
+    build(open_store(tmp_path, hashing_embedder), corpus, hashing_embedder)
+    manifest_path = tmp_path / "index" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for entry in manifest["files"].values():
+        del entry["date"]  # as an index built by an earlier version
+    manifest_path.write_text(json.dumps(manifest))
+    embedded = hashing_embedder.calls
+    store = open_store(tmp_path, hashing_embedder)
+    report = build(store, corpus, hashing_embedder)
+    assert report.unchanged == 6 and hashing_embedder.calls == embedded  # nothing re-embedded
+    assert store.files["zz_dated.txt"]["date"] == "2024-03-03"
+    assert store.files["000_93756286b27f97d6.txt"]["date"] is None  # the seeds state none
+    dated = [p for p in store.passages().values() if p.source == "zz_dated.txt"]
+    assert dated and all(p.date == "2024-03-03" for p in dated)
+
+
 def test_changed_files_are_re_embedded_and_deleted_ones_removed(tmp_path, corpus, hashing_embedder):
     store = open_store(tmp_path, hashing_embedder)
     before = build(store, corpus, hashing_embedder).passages

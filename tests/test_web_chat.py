@@ -196,7 +196,8 @@ def test_stop_cancels_the_answer_and_the_next_question_is_answered(page):
 def test_an_uploaded_article_is_indexed_and_answers(page, tmp_path):
     article = tmp_path / "zeppelin.txt"
     article.write_text(
-        "Zeppelin-Werft baut Luftschiff\n\nDie Zeppelin-Werft in Friedrichshafen hat das "
+        "Zeppelin-Werft baut Luftschiff\n\nFriedrichshafen, 12. Mai 2024 – Die Zeppelin-Werft "
+        "in Friedrichshafen hat das "
         "Luftschiff Graf Lindwurm vorgestellt. Es ist 89 Meter lang.",
         encoding="utf-8",
     )
@@ -208,9 +209,10 @@ def test_an_uploaded_article_is_indexed_and_answers(page, tmp_path):
     )
     assert "✓ zeppelin.txt" in page.inner_text("#corpus-status")
     assert "Zeppelin-Werft baut Luftschiff" in page.inner_text("#article-table")
+    assert "2024-05-12" in page.inner_text("#article-table")  # the date it states
     answer = ask(page, "Wie lang ist das Luftschiff Graf Lindwurm?")
     assert "89" in answer
-    assert "zeppelin.txt" in page.locator("#sources details[open]").first.inner_text()
+    assert "zeppelin.txt · 2024-05-12" in page.locator("#sources details[open]").first.inner_text()
     shot(page, "4-upload")
 
     wrong = tmp_path / "notes.pdf"

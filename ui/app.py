@@ -239,7 +239,8 @@ def build(assistant: Assistant) -> gr.Blocks:
 
     def articles_table():
         rows = [
-            [a["source"], a["language"], a["passages"], a["title"]] for a in assistant.articles()
+            [a["source"], a["language"], a["date"] or "", a["passages"], a["title"]]
+            for a in assistant.articles()
         ]
         names = [a["source"] for a in assistant.articles()]
         return rows, gr.update(choices=names, value=None), gr.update(choices=names)
@@ -339,7 +340,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                 )
         with gr.Accordion("Articles", open=False, elem_id="articles"):
             table = gr.Dataframe(
-                headers=["file", "language", "passages", "title"],
+                headers=["file", "language", "date", "passages", "title"],
                 interactive=False,
                 wrap=True,
                 elem_id="article-table",

@@ -16,12 +16,16 @@ def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out + [escape(text[last:])])
 
 
+def _dated(citation) -> str:
+    return f" · {escape(citation.date)}" if citation.date else ""
+
+
 def _passage(citation, answer_text: str | None, language: str, open_: bool) -> str:
     spans = supporting_sentences(answer_text, citation.text, language) if answer_text else []
     return (
         f'<details class="passage"{" open" if open_ else ""}><summary><b>[{citation.marker}] '
         f"{escape(citation.title)}</b>"
-        f' <span class="meta">{escape(citation.source)} · score '
+        f' <span class="meta">{escape(citation.source)}{_dated(citation)} · score '
         f"{citation.score:.2f}</span></summary>"
         f"<p>{_highlighted(citation.text, spans)}</p></details>"
     )
