@@ -174,7 +174,8 @@ def build(assistant: Assistant) -> gr.Blocks:
                         timings_line(event.timings),
                     )
             if cancel.is_set() and not finished:  # the stream ended early: Stop
-                history[-1]["content"] = history[-1]["content"].removeprefix("…") + " ⏹ (stopped)"
+                written = history[-1]["content"].removeprefix("…")
+                history[-1]["content"] = f"{written} (stopped)".strip()
                 yield history, "", gr.skip(), ""
         except RagError as exc:  # a bad question; a generator server gone mid-answer
             history[-1]["content"] = f"⚠ {exc}"
