@@ -69,23 +69,19 @@ def raw_llama_rates(
 ) -> tuple[float, float]:
     """Prompt processing and generation tokens/s of bare llama.cpp (without the assistant's
     abort check), cache cleared first."""
-    import llama_cpp
-
-    llm = generator.llm
     text = (REPO / "seeds" / "004_049a8fec8080a705.txt").read_text(encoding="utf-8")
-    tokens = llm.tokenize(text.encode(), add_bos=False)[:prompt_tokens]
-    llama_cpp.llama_set_abort_callback(llm._ctx.ctx, llama_cpp.ggml_abort_callback(0), None)
-    llm.reset()
-    started = time.perf_counter()
-    llm.eval(tokens)
-    pp = len(tokens) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for _ in range(generated):
-        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
-        llm.eval([int(np.argmax(logits))])
-    tg = generated / (time.perf_counter() - started)
-    llm.reset()
-    llama_cpp.llama_set_abort_callback(llm._ctx.ctx, generator._abort_check, None)
+    with generator.bare() as llm:
+        tokens = llm.tokenize(text.encode(), add_bos=False)[:prompt_tokens]
+        llm.reset()
+        started = time.perf_counter()
+        llm.eval(tokens)
+        pp = len(tokens) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        for _ in range(generated):
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+            llm.eval([int(np.argmax(logits))])
+        tg = generated / (time.perf_counter() - started)
+        llm.reset()
     return pp, tg
 
 

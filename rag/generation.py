@@ -108,7 +108,7 @@ class LlamaGenerator:
         # llama.cpp asks between the steps of every evaluation whether to give up: Stop then
         # interrupts the reading of a long prompt too, not only the writing after it.
         self._abort_check = llama_cpp.ggml_abort_callback(lambda _data: self._cancelled())
-        llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, self._abort_check, None)
+        self._set_abort_callback(self._abort_check)
         self.prefix_tokens = len(self._fixed_prefix_tokens())
         self.identity = source
 
@@ -138,6 +138,24 @@ class LlamaGenerator:
         finally:
             self._cancel = None
             self.lock.release()
+
+    def _set_abort_callback(self, callback: Any) -> None:
+        import llama_cpp
+
+        llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, callback, None)
+
+    @contextmanager
+    def bare(self) -> Iterator[Any]:
+        """The llama.cpp model with no abort check (a Python call per graph node), held for the
+        caller alone: for measuring the raw speed the assistant's own figures compare with."""
+        import llama_cpp
+
+        with self._owned(None):
+            self._set_abort_callback(llama_cpp.ggml_abort_callback(0))
+            try:
+                yield self.llm
+            finally:
+                self._set_abort_callback(self._abort_check)
 
     def render(self, messages: list[dict]) -> str:
         """The chat-templated prompt, ready for an assistant prefill to be appended."""

@@ -90,10 +90,7 @@ def page(browser, app_url):
 
 def ask(page, question: str) -> str:
     """Type a question, wait for the streamed answer to finish, return the last bot message."""
-    bots = page.locator("#chat [data-testid=bot]")
-    before = bots.count()
-    page.fill("#question textarea", question)
-    page.click("#send")
+    before = send(page, question)
     try:
         page.wait_for_function(
             f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}",
@@ -105,7 +102,16 @@ def ask(page, question: str) -> str:
             page, "failed-" + re.sub(r"\W+", "-", question)[:40]
         )  # what the page showed, for the CI log reader
         raise
-    return bots.nth(before).inner_text()
+    return page.locator("#chat [data-testid=bot]").nth(before).inner_text()
+
+
+def send(page, question: str, submit=lambda page: page.click("#send")) -> int:
+    """Type a question and submit it (`submit(page)`); return how many bot messages were
+    on the page before, the index of its answer."""
+    before = page.locator("#chat [data-testid=bot]").count()
+    page.fill("#question textarea", question)
+    submit(page)
+    return before
 
 
 def wait_until_answered(page, timeout: int = 180_000) -> None:
@@ -121,10 +127,7 @@ def ask_and_stop(page, question: str, stop, submit=lambda page: page.click("#sen
     """Ask (`submit(page)`), call `stop(page)` once the server is writing the answer (its
     first message is on the page: Gradio's own pending bubble comes earlier, before the
     server has it), wait until the page knows the answer is over, and return what it shows."""
-    bots = page.locator("#chat [data-testid=bot]")
-    before = bots.count()
-    page.fill("#question textarea", question)
-    submit(page)
+    before = send(page, question, submit)
     page.wait_for_function(
         f"(() => {{ const b = document.querySelectorAll('#chat [data-testid=bot]');"
         f" return b.length > {before} && b[{before}].innerText.trim().length > 0; }})()",
@@ -136,7 +139,7 @@ def ask_and_stop(page, question: str, stop, submit=lambda page: page.click("#sen
         "document.querySelector('#chat [data-testid=status-tracker]').classList.contains('hide')",
         timeout=60_000,
     )
-    return bots.nth(before).inner_text()
+    return page.locator("#chat [data-testid=bot]").nth(before).inner_text()
 
 
 def retry_last_answer(page) -> None:
@@ -320,15 +323,14 @@ def test_a_page_on_another_host_name_cannot_reach_the_chat(app_url):
 
 
 def test_search_only_shows_the_passages_at_once_and_writes_no_answer(page):
-    bots = page.locator("#chat [data-testid=bot]")
-    before = bots.count()
     page.check("#search-only input[type=checkbox]")
-    page.fill("#question textarea", "Kevin Scott Amy Hood")
-    page.click("#send")
+    before = send(page, "Kevin Scott Amy Hood")
     page.wait_for_function(
         "document.querySelector('#timings').innerText.includes('search only')", timeout=60_000
     )
-    assert bots.nth(before).inner_text().startswith("Passages: [1]")
+    assert (
+        page.locator("#chat [data-testid=bot]").nth(before).inner_text().startswith("Passages: [1]")
+    )
     marked = page.locator("#sources details[open] mark").all_inner_texts()
     assert any("Amy Hood" in text for text in marked), marked
     shot(page, "4-search-only")

@@ -73,6 +73,7 @@ def build(assistant: Assistant) -> gr.Blocks:
     sessions: OrderedDict[str, dict[str, tuple[str, Answer]]] = OrderedDict()
     # The answers being written for each session, which its Stop button (or Esc) interrupts.
     running: dict[str, set[threading.Event]] = {}
+    running_lock = threading.Lock()
 
     def conversation(request: gr.Request) -> dict[str, tuple[str, Answer]]:
         key = request.session_hash or ""
@@ -143,8 +144,9 @@ def build(assistant: Assistant) -> gr.Blocks:
         """Stream an answer's events into the chat and the sources panel; Stop ends them."""
         passages, language, finished = [], "en", False
         cancel = threading.Event()
-        session = running.setdefault(request.session_hash or "", set())
-        session.add(cancel)
+        key = request.session_hash or ""
+        with running_lock:
+            running.setdefault(key, set()).add(cancel)
         try:
             for event in events(cancel):
                 if isinstance(event, Sources):
@@ -181,13 +183,17 @@ def build(assistant: Assistant) -> gr.Blocks:
             history[-1]["content"] = f"⚠ {exc}"
             yield history, "", gr.skip(), ""
         finally:
-            session.discard(cancel)
+            with running_lock:  # an entry only while the session has an answer running
+                running[key].discard(cancel)
+                if not running[key]:
+                    del running[key]
 
     def stop_answers(request: gr.Request) -> None:
         """Stop (or Esc): the model gives up this session's answer within a fraction of a
         second, even while it reads the passages; Gradio's own cancel would wait for that."""
-        for cancel in running.get(request.session_hash or "", set()):
-            cancel.set()
+        with running_lock:
+            for cancel in running.get(request.session_hash or "", set()):
+                cancel.set()
 
     def search(question: str, history: list[dict], scope: list[str]):
         """Search only: the passages at once, no model call."""
