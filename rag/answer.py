@@ -170,6 +170,11 @@ NAME_ENDINGS = ("s", "es", "n", "ns")
 _TOKEN = re.compile(r"\d+(?:[.,\u202f\u00a0 ]\d{3})*(?:[.,]\d+)?|[^\W\d_]+")
 
 
+def numbers_in(text: str) -> list[str]:
+    """The numbers written in digits in `text`, as written ("13.000", "1,5")."""
+    return [token for token in _TOKEN.findall(text) if token[0].isdigit()]
+
+
 def _number(token: str) -> str:
     """A number's digits without separators ("13.000" and "13,000" -> "13000"; "1,5" -> "15")."""
     return re.sub(r"\D", "", token)

@@ -39,7 +39,13 @@ from rag.protocols import BatchEmbedder, Embedder, Generator
 from rag.retrieval import Hit, Retriever
 from rag.settings import Settings
 from rag.store import PassageStore
-from rag.summary import SUMMARY_TOKENS, asks_for_summary, instruction
+from rag.summary import (
+    asks_for_summary,
+    clean_translation,
+    faithful,
+    lead_sentences,
+    translation_messages,
+)
 
 
 @dataclass(frozen=True)
@@ -476,33 +482,54 @@ class Assistant:
         note: str,
         cancel: threading.Event | None,
     ) -> Iterator[Sources | Delta | Answer]:
-        """A summary of the article's first passages, written as the answer to a request."""
+        """The article's lead sentences (see rag.summary), each with its passage's number,
+        translated one by one when asked for in another language."""
         self.store.refresh()
         article = sorted(
             (p for p in self.store.passages().values() if p.source == source), key=lambda p: p.start
         )
-        budget = self.settings.passage_token_budget
-        chosen = select_passages(
-            [Hit(p, 1.0, 1.0, 0.0) for p in article], self.generator.count_tokens, budget
-        )
-        sources = [_citation(marker, hit) for marker, hit in enumerate(chosen, start=1)]
+        lead = lead_sentences([(p.text, p.language) for p in article])
+        used = sorted({sentence.passage for sentence in lead})
+        marker = {place: number for number, place in enumerate(used, start=1)}
+        hits = [Hit(article[place], 1.0, 1.0, 0.0) for place in used]
+        sources = [_citation(number, hit) for number, hit in enumerate(hits, start=1)]
         timings: dict[str, float | None] = {
             "retrieve_ms": round((time.perf_counter() - started) * 1000, 1)
         }
-        turn = _Turn(instruction(language), language, note, None, chosen, sources, started, timings)
+        turn = _Turn(f"summary of {source}", language, note, None, hits, sources, started, timings)
+        turn.cancel = cancel
         yield Sources(sources, language, timings["retrieve_ms"] or 0.0)
         timings["sources_ms"] = turn.elapsed()
-        generation = self.generator.answer(turn.messages(sources), SUMMARY_TOKENS, cancel)
-        markers, raw = MarkerFilter(len(sources)), []
-        for piece in generation:
-            raw.append(piece)
-            if shown := markers.feed(piece):
-                yield self._shown(turn, shown)
-        check = FactCheck([], [], [])  # a summary states the article's facts: not checked
-        reading = _Reading("".join(raw), markers.flush(), check, True, generation.stats)
-        turn.timings["completion_tokens"] = generation.stats.completion_tokens
+        stats = GenerationStats(finish_reason="stop")
+        written: list[str] = []
+        for sentence in lead:
+            text, origin = sentence.text, article[sentence.passage].language
+            if origin != language:
+                text = self._translated(turn, text, origin, stats)
+            piece = f"{text} [{marker[sentence.passage]}]"
+            yield self._shown(turn, f" {piece}" if written else piece)
+            written.append(piece)
+        turn.timings["completion_tokens"] = stats.completion_tokens
         turn.trace.answer_check = "summary"
+        reading = _Reading(" ".join(written), "", FactCheck([], [], []), True, stats)
         yield from self._finish(turn, reading)
+
+    def _translated(self, turn: _Turn, sentence: str, source: str, stats: GenerationStats) -> str:
+        """`sentence` in the turn's language, or as written when the translation is not
+        faithful to it (kept in the trace)."""
+        max_tokens = 2 * self.generator.count_tokens(sentence) + 16
+        generation = self.generator.write(
+            translation_messages(sentence, source, turn.language), max_tokens, turn.cancel
+        )
+        translation = clean_translation("".join(generation))
+        stats.completion_tokens += generation.stats.completion_tokens
+        stats.total_ms += generation.stats.total_ms
+        if stats.first_token_ms is None:
+            stats.first_token_ms = generation.stats.first_token_ms
+        if faithful(translation, sentence):
+            return translation
+        turn.trace.rejected_readings.append(RejectedReading(translation, "unfaithful_translation"))
+        return sentence
 
     def _abstain(self, turn: _Turn, reason: str) -> Iterator[Delta | Answer]:
         """Say that the articles do not answer the question, in the answer's language."""

@@ -110,6 +110,7 @@ class LlamaGenerator:
         self._abort_check = llama_cpp.ggml_abort_callback(lambda _data: self._cancelled())
         self._set_abort_callback(self._abort_check)
         self.prefix_tokens = len(self._fixed_prefix_tokens())
+        self._prefix_state: Any = None  # the KV cache of the fixed prefix alone, once warm
         self.identity = source
 
     @property
@@ -212,6 +213,7 @@ class LlamaGenerator:
         further: llama.cpp's floating-point results depend on where a batch starts, so reusing
         more would make a question's judgement and answer depend on what was asked before it
         (its yes/no margin moved). This way the same question gets the same answer."""
+        self._restore_prefix(tokens)
         reused = min(
             _common_prefix(tokens, self.llm._input_ids.tolist()),
             len(tokens) - 1,
@@ -220,6 +222,17 @@ class LlamaGenerator:
         self.llm.n_tokens = reused
         self.llm.eval(tokens[reused:])
         return reused
+
+    def _restore_prefix(self, tokens: list[int]) -> None:
+        """After a prompt with other instructions (a translation), put the fixed prefix's KV
+        cache back from memory (under a second) rather than read it again (600 tokens)."""
+        cached = self.llm._input_ids[: self.llm.n_tokens].tolist()
+        if (
+            self._prefix_state is not None
+            and _common_prefix(tokens, cached) < self.prefix_tokens
+            and _common_prefix(tokens, self._prefix_state.input_ids.tolist()) == self.prefix_tokens
+        ):
+            self.llm.load_state(self._prefix_state)
 
     def judge(self, tokens: list[int], cancel: threading.Event | None = None) -> Judgement:
         """Evaluate the prompt `tokens` (which end where the model says yes or no) and read the
@@ -237,6 +250,9 @@ class LlamaGenerator:
         """Evaluate the fixed prompt prefix once so that the first question reuses it."""
         with self._owned(None):
             self._evaluate(self._fixed_prefix_tokens())
+            self._prefix_state = self.llm.save_state()
+            # Its copy of the logits (hundreds of MB) is not needed: the next prompt is evaluated.
+            self._prefix_state.scores = self._prefix_state.scores[:1].copy()
 
     def start(
         self,
@@ -266,6 +282,12 @@ class LlamaGenerator:
         """An answer to `messages` with no judgement before it (a second reading)."""
         return self.stream(self._tokens(messages, ANSWER_PREFILL), max_tokens, cancel)
 
+    def write(
+        self, messages: list[dict], max_tokens: int, cancel: threading.Event | None = None
+    ) -> Generation:
+        """The model's reply to `messages` as they are: no judgement, nothing pre-filled."""
+        return self.stream(self._tokens(messages), max_tokens, cancel)
+
     def stream(
         self, tokens: list[int], max_tokens: int, cancel: threading.Event | None = None
     ) -> Generation:
@@ -281,6 +303,7 @@ class LlamaGenerator:
         cancel: threading.Event | None,
     ) -> Iterator[str]:
         with self._owned(cancel):
+            self._restore_prefix(tokens)
             started = time.perf_counter()
             chunks: Any = self.llm.create_completion(  # streamed: an iterator of chunk dicts
                 tokens,

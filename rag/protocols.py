@@ -51,6 +51,12 @@ class Generator(Protocol):
         """An answer with no judgement before it (a second reading); `cancel` as in `start`."""
         ...
 
+    def write(
+        self, messages: list[dict], max_tokens: int, cancel: threading.Event | None = None
+    ) -> Generation:
+        """The reply to `messages` of other instructions (a translation), nothing pre-filled."""
+        ...
+
 
 class Embedder(Protocol):
     """Encodes questions and passages into unit vectors of one model (`identity`)."""

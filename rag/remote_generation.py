@@ -210,6 +210,16 @@ class RemoteGenerator:
         generation.deltas = self._rest(first, choices, response, generation.stats)
         return generation
 
+    def write(
+        self, messages: list[dict], max_tokens: int, cancel: threading.Event | None = None
+    ) -> Generation:
+        """The reply to `messages` as they are (a translation): no judgement line to drop."""
+        generation = Generation(iter(()))
+        response = self._open(messages, max_tokens)
+        choices = _chunks(response, self.url, cancel)
+        generation.deltas = self._rest([], choices, response, generation.stats)
+        return generation
+
     @staticmethod
     def _rest(
         first: list[str], choices: Iterator[dict], response: httpx.Response, stats: GenerationStats

@@ -1,13 +1,21 @@
-"""Summaries of one article: which requests ask for one, and what the model is asked.
+"""Summaries of one article: which requests ask for one, its lead, and the lead translated.
 
-A summary is asked like a question over the article's first passages (a news article puts
-its news first), so that it reuses the prompt prefix already in llama.cpp's cache and the
-answer's format: short sentences that end with the number of their passage.
+A news article states its news first, so its first sentences (the lead) are its summary, and
+they are shown as written, each with the number of its passage: nothing in them can be
+misstated. Asked for in another language, each sentence is translated on its own, with a
+prompt for that alone; a translation that is empty, runs on, or states a number the sentence
+does not hold is replaced by the sentence as written. The 1.5B model's own summaries swapped
+who did what, answered in the article's language and repeated markers (docs/decisions.md).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from rag.answer import MARKER, PassageTerms, numbers_in
+from rag.chunking import sentence_spans
+from rag.language import language_name
 
 # "Fasse den Artikel über … zusammen", "Résume l'article sur …", "Summarise the article on …"
 SUMMARY_REQUEST = re.compile(
@@ -15,16 +23,9 @@ SUMMARY_REQUEST = re.compile(
     re.IGNORECASE,
 )
 
-INSTRUCTION = {
-    "de": "Fasse diese Passagen in drei kurzen Sätzen zusammen; jeder Satz endet mit der Nummer "
-    "seiner Passage.",
-    "fr": "Résume ces passages en trois phrases courtes ; chaque phrase se termine par le numéro "
-    "de son passage.",
-    "en": "Summarise these passages in three short sentences; each sentence ends with the "
-    "number of its passage.",
-}
-
-SUMMARY_TOKENS = 160  # three short sentences with their markers
+LEAD_SENTENCES = 3
+MIN_SENTENCE_CHARS = 40  # shorter ones are datelines, bylines, picture credits
+MAX_SENTENCE_CHARS = 400  # a longer "sentence" is a paragraph the splitter could not cut
 
 
 def asks_for_summary(question: str) -> bool:
@@ -38,5 +39,91 @@ def asks_for_summary(question: str) -> bool:
     return bool(SUMMARY_REQUEST.search(question))
 
 
-def instruction(language: str) -> str:
-    return INSTRUCTION.get(language, INSTRUCTION["en"])
+@dataclass(frozen=True)
+class LeadSentence:
+    passage: int  # its passage's place in the list given to `lead_sentences`
+    text: str
+
+
+def lead_sentences(
+    passages: list[tuple[str, str]], count: int = LEAD_SENTENCES
+) -> list[LeadSentence]:
+    """The first `count` sentences of an article's passages (text, language), in order, each
+    once, skipping the short lines around a story and paragraphs that were never split.
+
+    >>> lead_sentences([("Kiel, 3. Mai. In Kiel regnet es den ganzen Montag bei zwölf Grad.", "de"),
+    ...                 ("Am Dienstag kommt der Wind aus Westen, sagt der Wetterdienst.", "de")])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [LeadSentence(passage=0, text='In Kiel regnet es den ganzen Montag bei zwölf Grad.'),
+     LeadSentence(passage=1, text='Am Dienstag kommt der Wind aus Westen, sagt der Wetterdienst.')]
+    """
+    chosen: list[LeadSentence] = []
+    seen: set[str] = set()  # passages may overlap
+    for number, (text, language) in enumerate(passages):
+        for start, end in sentence_spans(text, language):
+            sentence = text[start:end]
+            if MIN_SENTENCE_CHARS <= len(sentence) <= MAX_SENTENCE_CHARS and sentence not in seen:
+                seen.add(sentence)
+                chosen.append(LeadSentence(number, sentence))
+                if len(chosen) == count:
+                    return chosen
+    return chosen
+
+
+def translation_messages(text: str, source: str, target: str) -> list[dict]:
+    """A prompt that asks for a translation and nothing else."""
+    return [
+        {
+            "role": "system",
+            "content": f"Translate the user's text from {language_name(source)} into "
+            f"{language_name(target)}. Reply with the translation only.",
+        },
+        {"role": "user", "content": text},
+    ]
+
+
+def clean_translation(reply: str) -> str:
+    """The translation in a reply, without a preface, quotes or passage markers.
+
+    >>> clean_translation('Voici la traduction :\\n\\n« Microsoft a investi 13 milliards. » [1]')
+    'Microsoft a investi 13 milliards.'
+    """
+    lines = [line for line in reply.strip().splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].rstrip().endswith(":"):
+        lines = lines[1:]
+    text = MARKER.sub("", " ".join(lines))
+    return " ".join(text.split()).strip(" \"'«»„“”")
+
+
+# A currency by the ways the three languages write it: the small model turns dollars into euros.
+CURRENCIES = {
+    "USD": re.compile(r"\$|\bUSD\b|\bdollars?\b|\bDollar", re.IGNORECASE),
+    "EUR": re.compile(r"€|\bEUR\b|\beuros?\b", re.IGNORECASE),
+    "GBP": re.compile(r"£|\bGBP\b|\bpounds?\b|\bPfund\b|\blivres? sterling", re.IGNORECASE),
+}
+
+
+def _currencies(text: str) -> set[str]:
+    return {code for code, written in CURRENCIES.items() if written.search(text)}
+
+
+def faithful(translation: str, sentence: str) -> bool:
+    """Whether a translation can stand for its sentence: it says something, is not much longer
+    (a model that runs on adds its own), and every number and currency in it stands in the
+    sentence.
+
+    >>> faithful("Microsoft has invested at least 13 billion dollars.",
+    ...          "Microsoft hat mindestens 13 Milliarden Dollar investiert.")
+    True
+    >>> faithful("Microsoft invested 10 billion dollars in 2023.",
+    ...          "Microsoft hat mindestens 13 Milliarden Dollar investiert.")
+    False
+    >>> faithful("Il a investi 1 milliard d'euros.", "Er zahlte 1 Milliarde US-Dollar.")
+    False
+    """
+    if not translation or len(translation) > 2 * len(sentence) + 40:
+        return False
+    if not _currencies(translation) <= _currencies(sentence):
+        return False
+    held = PassageTerms([sentence])  # its numbers in digits and in words ("zwölf": 12)
+    return all(held.holds(number) for number in numbers_in(translation))

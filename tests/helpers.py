@@ -59,6 +59,7 @@ class FakeGenerator:
         self.margin, self.readings = margin, list(readings)
         self.started: list[list[dict]] = []  # the answer prompts of `start`
         self.answered: list[list[dict]] = []  # the prompts of second readings
+        self.written: list[list[dict]] = []  # the prompts of `write` (translations)
         self.closed = 0
 
     def count_tokens(self, text: str) -> int:
@@ -74,6 +75,10 @@ class FakeGenerator:
 
     def answer(self, messages, max_tokens, cancel=None) -> Generation:
         self.answered.append(messages)
+        return self._next_reading(cancel)
+
+    def write(self, messages, max_tokens, cancel=None) -> Generation:
+        self.written.append(messages)
         return self._next_reading(cancel)
 
     def _close(self) -> None:

@@ -72,11 +72,11 @@ def test_stop_ends_the_stream_where_it_is_with_no_answer(make_assistant):
 
 
 def test_a_summary_stops_as_an_answer_does(make_assistant):
-    generator = FakeGenerator(3.0, ["Amy Hood leitet die Finanzen [1]. Es regnet [2]."])
+    generator = FakeGenerator(3.0, ["Amy Hood is Microsoft's CFO.", "Since 2013."])
     cancel = threading.Event()
     cancel.set()
-    events = list(make_assistant(generator).summarise("finanzen.txt", "de", cancel))
-    assert [type(e) for e in events] == [Sources]
+    events = list(make_assistant(generator).summarise("finanzen.txt", "en", cancel))
+    assert [type(e) for e in events] == [Sources]  # stopped in its first translation
 
 
 def test_the_date_an_article_states_reaches_its_citations_and_the_article_list(
@@ -175,17 +175,46 @@ def test_an_unknown_or_empty_article_choice_is_refused_with_the_reason(
         assistant.ask(QUESTION, sources=sources)
 
 
-def test_a_summary_reads_the_articles_first_passages_and_cites_them(make_assistant):
-    generator = FakeGenerator(3.0, ["Amy Hood leitet seit 2013 die Finanzen von Microsoft [1]."])
+def test_a_summary_in_the_articles_language_is_its_lead_as_written_with_no_model(make_assistant):
+    generator = FakeGenerator(3.0, [])
     events = list(make_assistant(generator).summarise("finanzen.txt", "de"))
     sources, answer = events[0], events[-1]
     assert isinstance(sources, Sources) and {c.source for c in sources.passages} == {"finanzen.txt"}
     assert isinstance(answer, Answer) and not answer.abstained and answer.language == "de"
-    assert answer.text == "Amy Hood leitet seit 2013 die Finanzen von Microsoft [1]."
+    assert answer.text == (
+        "Die Finanzchefin von Microsoft ist Amy Hood. [1] "
+        "Sie verantwortet seit 2013 die Finanzen des Konzerns. [1]"
+    )
+    assert shown_text(events) == answer.text
     assert [c.source for c in answer.citations] == ["finanzen.txt"]
-    prompt = generator.answered[0][-1]["content"]
-    assert "Fasse diese Passagen" in prompt and "Amy Hood" in prompt
-    assert generator.started == []  # no yes/no judgement: a summary is not refused
+    assert generator.started == generator.answered == generator.written == []
+
+
+def test_a_summary_in_another_language_translates_each_sentence_on_its_own(make_assistant):
+    generator = FakeGenerator(
+        3.0, ["Microsoft's CFO is Amy Hood.", 'Here it is:\n"She has run its finances since 2013."']
+    )
+    answer = list(make_assistant(generator).summarise("finanzen.txt", "en"))[-1]
+    assert answer.text == (
+        "Microsoft's CFO is Amy Hood. [1] She has run its finances since 2013. [1]"
+    )
+    assert [c.source for c in answer.citations] == ["finanzen.txt"]
+    first, second = (prompt[-1]["content"] for prompt in generator.written)
+    assert first == "Die Finanzchefin von Microsoft ist Amy Hood."
+    assert second == "Sie verantwortet seit 2013 die Finanzen des Konzerns."
+    assert "into English" in generator.written[0][0]["content"]
+    assert generator.started == generator.answered == []  # no judgement, no answer prompt
+
+
+def test_a_translation_with_a_number_its_sentence_lacks_gives_way_to_the_sentence(make_assistant):
+    generator = FakeGenerator(3.0, ["Microsoft's CFO is Amy Hood.", "She has run it since 2015."])
+    answer = list(make_assistant(generator).summarise("finanzen.txt", "en"))[-1]
+    assert answer.text == (
+        "Microsoft's CFO is Amy Hood. [1] Sie verantwortet seit 2013 die Finanzen des Konzerns. [1]"
+    )
+    assert [(r.text, r.verdict) for r in answer.trace.rejected_readings] == [
+        ("She has run it since 2015.", "unfaithful_translation")
+    ]
 
 
 def test_asking_for_a_summary_summarises_the_article_it_names(make_assistant):

@@ -9,6 +9,7 @@ import pytest
 from rag import Answer, Assistant, Delta, Settings, Sources
 from rag.errors import ArticleError, QuestionError, Stopped
 from rag.prompt import SYSTEM, PromptPassage, messages
+from rag.summary import faithful, translation_messages
 from tests.helpers import copy_of_seeds
 
 pytestmark = pytest.mark.real
@@ -239,10 +240,16 @@ def test_retrieval_answers_while_the_llm_is_busy_with_another_question(assistant
     assert isinstance(events[-1], Answer) and "13" in events[-1].text
 
 
-def test_stop_interrupts_the_model_reading_the_passages_and_leaves_it_sound(assistant):
-    question = "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?"
+def prompt_over_found_passages(assistant, question: str) -> list[dict]:
+    """The answer's prompt for a German question over the passages search finds for it."""
     passages = [PromptPassage(c.marker, c.title, c.text) for c in assistant.search(question)]
-    prompt = messages(passages, question, "de")
+    return messages(passages, question, "de")
+
+
+def test_stop_interrupts_the_model_reading_the_passages_and_leaves_it_sound(assistant):
+    prompt = prompt_over_found_passages(
+        assistant, "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?"
+    )
     generator = assistant.generator
     judgement = generator.start(prompt, 20).judgement
     cancel = threading.Event()
@@ -253,6 +260,20 @@ def test_stop_interrupts_the_model_reading_the_passages_and_leaves_it_sound(assi
     assert not generator.busy
     again = generator.start(prompt, 20).judgement.yes_no_margin
     assert again == pytest.approx(judgement.yes_no_margin)
+
+
+def test_a_prompt_of_other_instructions_leaves_the_next_judgement_unchanged(assistant):
+    prompt = prompt_over_found_passages(
+        assistant, "Wie viel hat Microsoft mindestens in OpenAI investiert?"
+    )
+    generator = assistant.generator
+    before = generator.start(prompt, 20).judgement
+    reply = "".join(generator.write(translation_messages("Es regnet in Kiel.", "de", "en"), 12))
+    assert "Kiel" in reply
+    after = generator.start(prompt, 20).judgement
+    # The fixed prefix came back from memory, not read again, and nothing else changed.
+    assert after.reused_tokens == before.reused_tokens == generator.prefix_tokens
+    assert after.yes_no_margin == pytest.approx(before.yes_no_margin)
 
 
 def test_a_new_article_is_indexed_incrementally_and_answerable(assistant, corpus_dir):
@@ -377,3 +398,10 @@ def test_an_article_is_summarised_in_the_askers_language_citing_its_passages(
     assert detect_language(answer.text) == language, answer.text
     assert re.search(r"Amazon|Microsoft|Anthropic|OpenAI", answer.text), answer.text
     assert len(answer.text) > 60, answer.text  # more than a one-line answer
+    sentences = re.findall(r"(.+?) \[(\d)\]", answer.text)
+    assert len(sentences) == 3, answer.text
+    cited = {c.marker: c.text for c in answer.sources}
+    if language == "de":  # the article's own: its lead sentences as written, where they stand
+        assert all(text.strip() in cited[int(n)] for text, n in sentences), answer.text
+    else:  # translated: each sentence keeps the figures of its own
+        assert all(faithful(text, cited[int(n)]) for text, n in sentences), answer.text
