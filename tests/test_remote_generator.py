@@ -1,6 +1,7 @@
 """Generation on an OpenAI-compatible server: llama-cpp-python's `llama_cpp.server` with the
 default GGUF, started in the test on a loopback port."""
 
+import re
 import signal
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import pytest
 
 from rag import Answer, Assistant, Delta, Settings, Sources
 from rag.errors import GeneratorUnavailable
+from rag.language import detect_language
 from rag.models import generator_source
 from tests.helpers import copy_of_seeds, free_port, serve_or_fail, stop
 
@@ -76,6 +78,13 @@ def test_a_streamed_answer_from_the_server_is_cited_and_timed(remote):
 def test_the_server_judgement_abstains_like_the_in_process_one(remote):
     answer = remote.ask("Wie hoch ist der Aktienkurs von Anthropic heute?")
     assert answer.abstained and answer.text == "Dazu steht nichts in den Artikeln."
+
+
+def test_a_summary_is_translated_sentence_by_sentence_by_the_server(remote):
+    events = list(remote.summarise("004_049a8fec8080a705.txt", "en"))
+    answer = events[-1]
+    assert isinstance(answer, Answer) and detect_language(answer.text) == "en", answer.text
+    assert len(re.findall(r"\[\d\]", answer.text)) == 3 and "13" in answer.text, answer.text
 
 
 def test_an_unreachable_server_is_a_clear_error_at_start(workspace):
