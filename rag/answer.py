@@ -19,6 +19,8 @@ class Citation:
     end: int
     score: float
     date: str | None = None  # the article's, YYYY-MM-DD, when it states one
+    # Sentences of `text` that address the assistant (offsets in `text`): shown, never prompted.
+    withheld: tuple[tuple[int, int], ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -37,6 +37,7 @@ from rag.language import OTHER_LANGUAGE_NOTE, answer_language, detect_language
 from rag.prompt import PromptPassage, messages, question_ahead, select_passages
 from rag.protocols import BatchEmbedder, Embedder, Generator
 from rag.retrieval import Hit, Retriever
+from rag.screening import InstructionScreen, load_screen
 from rag.settings import Settings
 from rag.store import PassageStore
 from rag.summary import (
@@ -87,6 +88,7 @@ def _citation(marker: int, hit: Hit) -> Citation:
         end=passage.end,
         score=round(hit.score, 4),
         date=passage.date,
+        withheld=passage.withheld,
     )
 
 
@@ -109,7 +111,7 @@ class _Turn:
         return round((time.perf_counter() - self.started) * 1000, 1)
 
     def messages(self, sources: list[Citation], question_first: bool = False) -> list[dict]:
-        passages = [PromptPassage(c.marker, c.title, c.text) for c in sources]
+        passages = [PromptPassage(c.marker, c.title, c.text, c.withheld) for c in sources]
         return messages(passages, self.question, self.language, self.earlier, question_first)
 
 
@@ -155,14 +157,19 @@ class Assistant:
         # when warming.
         if generator is None and not self.settings.generator_url:
             self._generator_source = models.generator_source(self.settings)
-        self.embedder = embedder or SentenceEmbedder(
-            models.embedder_source(self.settings), self.settings.threads
-        )
+        self.screen: InstructionScreen | None = None
+        if embedder is None:
+            source = models.embedder_source(self.settings)
+            embedder = SentenceEmbedder(source, self.settings.threads)
+            if self.settings.instruction_screen:
+                self.screen = load_screen(embedder.encode_sentences, source)
+        self.embedder = embedder
         self.store = PassageStore(
             Path(self.settings.index).expanduser(),
             self.embedder.identity,
             self.settings.chunk_chars,
             self.settings.chroma_url,
+            self.screen.identity if self.screen else "",
         )
         self.retriever = Retriever(self.store, self.embedder, self.settings.bm25_weight)
         self._generator = generator
@@ -207,7 +214,12 @@ class Assistant:
             raise CorpusNotFound(f"corpus folder not found: {self.corpus}")
         with self._index_lock:  # one build at a time; questions keep being answered meanwhile
             return update_index(
-                self.store, self.corpus, self.embedder, self.show_progress, batch_embedder
+                self.store,
+                self.corpus,
+                self.embedder,
+                self.show_progress,
+                batch_embedder,
+                self.screen,
             )
 
     def articles(self) -> list[dict]:

@@ -234,6 +234,8 @@ def index_command(
         fail(str(exc))
     for line in report.skipped:
         typer.echo(f"skipped: {line}", err=True)
+    for source, sentence in report.withheld:
+        typer.echo(f"withheld from the model (addresses it): {source}: {sentence}", err=True)
     typer.echo(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
         f"{report.unchanged} unchanged, {len(report.skipped)} skipped; {report.passages} passages "

@@ -51,3 +51,14 @@ class SentenceEmbedder:
             normalize_embeddings=True,
             convert_to_numpy=True,
         )
+
+    def encode_sentences(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Vectors for classifying sentences (EmbeddingGemma's classification prompt)."""
+        prompt_name = "Classification" if "Classification" in self.model.prompts else None
+        return self.model.encode(
+            texts,
+            prompt_name=prompt_name,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )

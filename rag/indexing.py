@@ -18,6 +18,7 @@ from rag.chunking import Chunk, chunk
 from rag.corpus import Article, article_files, file_hash, load_article
 from rag.errors import ArticleError, IndexProblem
 from rag.protocols import BatchEmbedder, Embedder
+from rag.screening import InstructionScreen, within
 from rag.store import PassageStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class IndexReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # (source, sentence) of each sentence of the new articles that addresses the assistant
+    withheld: list[tuple[str, str]] = field(default_factory=list)
     unchanged: int = 0
     passages: int = 0
 
@@ -52,14 +55,16 @@ def update_index(
     embedder: Embedder,
     show_progress: bool = True,
     batch_embedder: BatchEmbedder | None = None,
+    screen: InstructionScreen | None = None,
 ) -> IndexReport:
     """Bring the index in line with the files in `corpus`: add, re-embed, remove.
 
     `batch_embedder` embeds all new passages at once (on several processes or a cluster);
-    the vectors are then written file by file, as in a local build."""
+    the vectors are then written file by file, as in a local build. `screen` marks the
+    sentences that address the assistant, to be kept out of its prompts."""
     with store.writing():
         try:
-            return _update(store, corpus, embedder, show_progress, batch_embedder)
+            return _update(store, corpus, embedder, show_progress, batch_embedder, screen)
         except IndexProblem:
             raise
         except Exception as exc:
@@ -74,6 +79,7 @@ def _update(
     embedder: Embedder,
     show_progress: bool,
     batch_embedder: BatchEmbedder | None,
+    screen: InstructionScreen | None,
 ) -> IndexReport:
     report = IndexReport()
     paths = {p.relative_to(corpus).as_posix(): p for p in article_files(corpus)}
@@ -110,7 +116,10 @@ def _update(
         for (article, chunks), vectors in zip(articles, ready, strict=True):
             kind = report.updated if article.source in store.files else report.added
             kind.append(article.source)
-            _add(store, article, chunks, embedder, bar, vectors)
+            withheld = screen.withheld(article.text, article.language) if screen else []
+            report.withheld += [(article.source, article.text[s:e]) for s, e in withheld]
+            chunk_spans = [within(withheld, c.start, c.end) for c in chunks]
+            _add(store, article, chunks, embedder, bar, vectors, chunk_spans)
 
     store.sweep_stale()
     store.refresh_lexical()
@@ -169,6 +178,7 @@ def _add(
     embedder: Embedder,
     bar: tqdm,
     ready: np.ndarray | None,
+    withheld: list[list[tuple[int, int]]],
 ) -> None:
     for first in range(0, len(chunks), EMBED_BATCH):
         batch = chunks[first : first + EMBED_BATCH]
@@ -177,6 +187,6 @@ def _add(
             if ready is not None
             else embedder.encode_documents([c.text for c in batch], title=article.title)
         )
-        store.put_passages(article, first, batch, vectors)
+        store.put_passages(article, first, batch, vectors, withheld[first : first + EMBED_BATCH])
         bar.update(len(batch))
     store.commit(article, len(chunks))

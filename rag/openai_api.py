@@ -4,8 +4,9 @@
 the articles, with the earlier messages as the conversation; `GET /v1/models` lists the one
 model. The reply's text is the grounded answer with its `[n]` markers. Two extra fields,
 which OpenAI clients pass through (`completion.model_extra` in the Python client), carry
-what the text cannot: `citations` (marker, source, title, passage text, offsets, score) and
-`abstained`. When streaming they come in the last chunk, the one with `finish_reason`.
+what the text cannot: `citations` (marker, source, title, passage text, offsets, score,
+the offsets of sentences withheld from the model) and `abstained`. When streaming they
+come in the last chunk, the one with `finish_reason`.
 A request may limit itself to some articles with `"filter": {"sources": ["a.txt", …]}`
 (`extra_body` in the Python client).
 

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         ge=100,
         description="Target passage length in characters (passages end at sentence ends).",
     )
+    instruction_screen: bool = Field(
+        True,
+        description="Keep article sentences that address the assistant out of its prompt "
+        "(a classifier over sentence vectors, run while indexing; rag.screening).",
+    )
     top_k: int = Field(
         3,
         ge=1,

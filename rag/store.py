@@ -43,6 +43,7 @@ class Passage:
     start: int
     end: int
     date: str | None = None  # the article's, YYYY-MM-DD
+    withheld: tuple[tuple[int, int], ...] = ()  # sentences kept from the model (rag.screening)
 
 
 @dataclass
@@ -65,7 +66,12 @@ class PassageStore:
     given `chroma_url`, on a Chroma server that any number of clients share."""
 
     def __init__(
-        self, folder: Path, embedder_identity: str, chunk_chars: int, chroma_url: str = ""
+        self,
+        folder: Path,
+        embedder_identity: str,
+        chunk_chars: int,
+        chroma_url: str = "",
+        screen_identity: str = "",
     ):
         self.storage: Storage = open_storage(folder, chroma_url)
         self.where = self.storage.where
@@ -74,6 +80,8 @@ class PassageStore:
             "embedder": embedder_identity,
             "chunk_chars": chunk_chars,
         }
+        if screen_identity:  # passages screened by another probe (or none) get screened again
+            self.config["screen"] = screen_identity
         self._forget()
         try:
             self.client: Any = self.storage.connect()
@@ -206,6 +214,7 @@ class PassageStore:
                     m["start"],
                     m["end"],
                     self.files[m["source"]].get("date"),
+                    tuple(tuple(span) for span in json.loads(m.get("withheld", "[]"))),
                 )
                 for pid, m, doc in zip(ids, metas, docs, strict=True)
                 if self._is_current(m)
@@ -317,9 +326,15 @@ class PassageStore:
         self.collection.delete(where={"source": source})
 
     def put_passages(
-        self, article: Article, first: int, chunks: list[Chunk], vectors: np.ndarray
+        self,
+        article: Article,
+        first: int,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        withheld: list[list[tuple[int, int]]] | None = None,
     ) -> None:
-        """Store one batch of an article's passages (not yet current: see `commit`)."""
+        """Store one batch of an article's passages (not yet current: see `commit`), with
+        the sentences of each that the instruction screen withholds from the model."""
         self.collection.upsert(
             ids=[passage_id(article, first + i) for i in range(len(chunks))],
             embeddings=vectors.tolist(),
@@ -332,8 +347,9 @@ class PassageStore:
                     "language": article.language,
                     "start": c.start,
                     "end": c.end,
+                    "withheld": json.dumps(spans),
                 }
-                for c in chunks
+                for c, spans in zip(chunks, withheld or [[]] * len(chunks), strict=True)
             ],
         )
 

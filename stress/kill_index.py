@@ -35,6 +35,7 @@ from rag.chunking import chunk  # noqa: E402
 from rag.corpus import load_article  # noqa: E402
 from rag.embedding import SentenceEmbedder  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
+from rag.screening import Probe  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.store import PassageStore  # noqa: E402
 
@@ -142,7 +143,8 @@ def open_store(index: Path, embedder: SentenceEmbedder, chunk_chars: int) -> Pas
     from chromadb.api.client import SharedSystemClient
 
     SharedSystemClient.clear_system_cache()  # read the files as a new process would
-    return PassageStore(index, embedder.identity, chunk_chars)
+    # with the config `rag index` writes, instruction screen included (else: a rebuild)
+    return PassageStore(index, embedder.identity, chunk_chars, "", Probe.load().identity)
 
 
 def check(store: PassageStore, embedder: SentenceEmbedder, corpus: Corpus) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 
 from rag.embedding import SentenceEmbedder
 from rag.models import embedder_source
+from rag.screening import Probe
 from rag.settings import Settings
 from rag.store import PassageStore
 from tests.helpers import REPO, build, copy_of_seeds
@@ -35,11 +36,11 @@ def local_index(tmp_path_factory, corpus, embedder):
     return folder
 
 
-def stored(folder: Path, embedder) -> dict[str, np.ndarray]:
+def stored(folder: Path, embedder, screen_identity: str = "") -> dict[str, np.ndarray]:
     from chromadb.api.client import SharedSystemClient
 
     SharedSystemClient.clear_system_cache()
-    store = PassageStore(folder, embedder.identity, Settings().chunk_chars)
+    store = PassageStore(folder, embedder.identity, Settings().chunk_chars, "", screen_identity)
     vectors = store._vectors()
     return dict(zip(vectors.ids, vectors.matrix, strict=True))
 
@@ -61,7 +62,8 @@ def index_with(corpus: Path, folder: Path, *options: str) -> None:
 
 
 def assert_same_index(folder: Path, local_index: Path, embedder) -> None:
-    expected, got = stored(local_index, embedder), stored(folder, embedder)
+    # `rag index` screens sentences (rag.screening); the index's config says with which probe.
+    expected, got = stored(local_index, embedder), stored(folder, embedder, Probe.load().identity)
     assert sorted(got) == sorted(expected) and len(got) > 100
     assert max(float(np.abs(got[i] - expected[i]).max()) for i in expected) < 1e-4
 

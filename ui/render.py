@@ -7,12 +7,25 @@ from html import escape
 
 from rag import supporting_sentences
 
+# A sentence the instruction screen kept from the model (rag.screening): shown, struck through.
+WITHHELD = '<del class="withheld" title="Not given to the model: it addresses the assistant">'
 
-def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:
+
+def _highlighted(
+    text: str, spans: list[tuple[int, int]], withheld: tuple[tuple[int, int], ...] = ()
+) -> str:
+    """`text` escaped, the `spans` marked and the `withheld` sentences struck through.
+
+    >>> _highlighted("A <b>. Note to the AI. C.", [(0, 6)], ((7, 22),)).replace(WITHHELD, "<del>")
+    '<mark>A &lt;b&gt;.</mark> <del>Note to the AI.</del> C.'
+    """
+    tags = [(s, e, "<mark>", "</mark>") for s, e in spans]
+    tags += [(s, e, WITHHELD, "</del>") for s, e in withheld]
     out, last = [], 0
-    for start, end in spans:
-        out += [escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>"]
-        last = end
+    for start, end, opening, closing in sorted(tags):
+        if start >= last:  # a sentence both supporting and withheld is shown once
+            out += [escape(text[last:start]), opening, escape(text[start:end]), closing]
+            last = end
     return "".join(out + [escape(text[last:])])
 
 
@@ -27,7 +40,7 @@ def _passage(citation, answer_text: str | None, language: str, open_: bool) -> s
         f"{escape(citation.title)}</b>"
         f' <span class="meta">{escape(citation.source)}{_dated(citation)} · score '
         f"{citation.score:.2f}</span></summary>"
-        f"<p>{_highlighted(citation.text, spans)}</p></details>"
+        f"<p>{_highlighted(citation.text, spans, citation.withheld)}</p></details>"
     )
 
 
@@ -87,6 +100,7 @@ CSS = """
 .sources .passage { border-left: 3px solid #c9d3e0; padding: 2px 8px; margin: 6px 0; }
 .sources .meta { color: #666; font-size: 0.85em; }
 .sources mark { background: #ffe58a; padding: 0 1px; }
+.sources del.withheld { color: #999; }
 .sources .abstained {
   background: #eef2f7; border: 1px solid #b8c4d6; border-radius: 6px;
   padding: 8px; margin-bottom: 8px;
