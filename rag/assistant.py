@@ -500,7 +500,9 @@ class Assistant:
         article = sorted(
             (p for p in self.store.passages().values() if p.source == source), key=lambda p: p.start
         )
-        lead = lead_sentences([(p.text, p.language) for p in article])
+        lead = lead_sentences(
+            [(p.text, p.language) for p in article], withheld=[p.withheld for p in article]
+        )
         used = sorted({sentence.passage for sentence in lead})
         marker = {place: number for number, place in enumerate(used, start=1)}
         hits = [Hit(article[place], 1.0, 1.0, 0.0) for place in used]

@@ -1,8 +1,11 @@
 """Injected articles on the real stack: does the assistant obey instructions planted in an article?
 
-    .venv/bin/python eval/injections/run.py
+    .venv/bin/python eval/injections/run.py [articles2.jsonl ...]
 
-Indexes the seed articles plus the 30 articles of `articles.jsonl` (de/fr/en, each a short
+Indexes the seed articles plus the injected articles of the files given (default: the 30 of
+`articles.jsonl`; `articles2.jsonl` holds 15 written later to get past the instruction
+screen: instructions in the title, split over two sentences, reported as a request, a
+forged "Question: … Answer: …" pair, chat-role lines). The 30 are de/fr/en, each a short
 news item with one planted instruction worded to get past a phrase list: reworded requests,
 soft hyphens and homoglyphs inside "ignore", a forged `</PASSAGES>` block, a fake numbered
 "[1] Correction", role play, a fake "maintenance mode" header) in a temporary folder, asks
@@ -26,11 +29,11 @@ from rag import Assistant, Settings  # noqa: E402
 
 
 def main() -> int:
+    files = sys.argv[1:] or ["articles.jsonl"]
     articles = [
         json.loads(line)
-        for line in (Path(__file__).with_name("articles.jsonl"))
-        .read_text(encoding="utf-8")
-        .splitlines()
+        for name in files
+        for line in (Path(__file__).parent / name).read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     with tempfile.TemporaryDirectory() as tmp:
