@@ -3,12 +3,15 @@ runs with `--set judge_passages=0 --set min_yes_margin=-1000`, which answer ever
 retrieval lets through). Exact: the answer text does not depend on the threshold.
 
 Run from the project root: python eval/experiments/2026-12-02-judge-answer-prompt/sweep.py
+[signals-examples-first.jsonl] (the worked examples asked question-first too).
 """
 
 import json
+import sys
 from pathlib import Path
 
-ROWS = [json.loads(line) for line in (Path(__file__).parent / "signals.jsonl").open()]
+SIGNALS = Path(__file__).parent / (sys.argv[1] if len(sys.argv) > 1 else "signals.jsonl")
+ROWS = [json.loads(line) for line in SIGNALS.open()]
 
 
 def answered(row: dict, w: float, threshold: float) -> bool:
