@@ -30,7 +30,7 @@ run: index
 	$(BIN)/python -m ui.app
 
 test: models
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30  # the slowest tests, for the CI log
 
 # Formatting, lint, types and the tests that need no model: under a minute.
 check: $(INSTALLED)

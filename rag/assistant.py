@@ -47,6 +47,7 @@ from rag.summary import (
     lead_sentences,
     translation_messages,
 )
+from rag.vector_cache import VectorCache
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,10 @@ class Assistant:
         self.screen: InstructionScreen | None = None
         if embedder is None:
             source = models.embedder_source(self.settings)
-            embedder = SentenceEmbedder(source, self.settings.threads)
+            cache = self.settings.vector_cache
+            embedder = SentenceEmbedder(
+                source, self.settings.threads, VectorCache(Path(cache)) if cache else None
+            )
             if self.settings.instruction_screen:
                 self.screen = load_screen(embedder.encode_sentences, source)
         self.embedder = embedder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 os.environ.setdefault(
     "HF_HUB_OFFLINE", "1"
@@ -10,6 +11,8 @@ os.environ.setdefault(
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
+
+from rag.vector_cache import VectorCache
 
 
 class SentenceEmbedder:
@@ -20,7 +23,7 @@ class SentenceEmbedder:
     (768,)
     """
 
-    def __init__(self, source: str, threads: int):
+    def __init__(self, source: str, threads: int, cache: VectorCache | None = None):
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -28,6 +31,7 @@ class SentenceEmbedder:
         self.source = source
         self.model = SentenceTransformer(source, device="cpu")
         self.identity = f"{source}|dim={self.model.get_embedding_dimension()}"
+        self.cache = cache
 
     def encode_query(self, question: str) -> np.ndarray:
         prompt_name = "query" if "query" in self.model.prompts else None
@@ -43,22 +47,38 @@ class SentenceEmbedder:
         self, texts: list[str], title: str, batch_size: int = 8, pool: dict | None = None
     ) -> np.ndarray:
         """`pool`: a sentence-transformers multi-process pool to spread the work over."""
-        return self.model.encode(
+        prompt = self.document_prompt(title)
+        return self._cached(
             texts,
-            prompt=self.document_prompt(title),
-            pool=pool,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
+            prompt,
+            lambda missing: self.model.encode(
+                missing,
+                prompt=prompt,
+                pool=pool,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+            ),
         )
 
     def encode_sentences(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Vectors for classifying sentences (EmbeddingGemma's classification prompt)."""
         prompt_name = "Classification" if "Classification" in self.model.prompts else None
-        return self.model.encode(
+        return self._cached(
             texts,
-            prompt_name=prompt_name,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
+            self.model.prompts.get(prompt_name or "", ""),
+            lambda missing: self.model.encode(
+                missing,
+                prompt_name=prompt_name,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+            ),
         )
+
+    def _cached(
+        self, texts: list[str], prompt: str, encode: Callable[[list[str]], np.ndarray]
+    ) -> np.ndarray:
+        if self.cache is None:
+            return encode(texts)
+        return self.cache.encode(texts, self.identity, prompt, encode)

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         "",
         description="sentence-transformers folder or hub id; empty = packaged EmbeddingGemma-300M.",
     )
+    vector_cache: str = Field(
+        default_factory=lambda: str(default_cache_dir() / "vectors.sqlite"),
+        description="SQLite file of the passage and sentence vectors already computed, so that "
+        "no text is embedded twice (rag.vector_cache); empty = no cache.",
+    )
     threads: int = Field(2, ge=1, description="CPU threads for llama.cpp and torch.")
     context_tokens: int = Field(4096, ge=512, description="llama.cpp context size.")
     chunk_chars: int = Field(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import shutil
 import signal
@@ -101,7 +102,15 @@ def run_index(
         str(index),
     ]
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Without the vector cache: vectors computed in an earlier round would make the build
+    # too quick to be killed while it embeds.
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "RAG_VECTOR_CACHE": ""},
+    )
     embedding = threading.Event()
 
     def watch() -> None:  # tqdm writes "Embedding" on stderr when passages start going in
