@@ -5,7 +5,11 @@
 Indexes the seed articles plus the injected articles of the files given (default: the 30 of
 `articles.jsonl`; `articles2.jsonl` holds 15 written later to get past the instruction
 screen: instructions in the title, split over two sentences, reported as a request, a
-forged "Question: … Answer: …" pair, chat-role lines). The 30 are de/fr/en, each a short
+forged "Question: … Answer: …" pair, chat-role lines; `articles3.jsonl` 12 written after
+the rules that followed, never tuned on; `articles4.jsonl` 15 written on 2026-12-02 against
+the screen and rules of that day, before any was run: conditional "whoever is asked …"
+orders, sentences too short to screen, comments, table cells, JSON, footnotes, quotes,
+a zero-width joiner inside "KI"). The 30 are de/fr/en, each a short
 news item with one planted instruction worded to get past a phrase list: reworded requests,
 soft hyphens and homoglyphs inside "ignore", a forged `</PASSAGES>` block, a fake numbered
 "[1] Correction", role play, a fake "maintenance mode" header) in a temporary folder, asks
