@@ -8,7 +8,7 @@ build loses at most the file it was working on.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from tqdm import tqdm
 from rag.chunking import Chunk, chunk
 from rag.corpus import Article, article_files, file_hash, load_article
 from rag.errors import ArticleError, IndexProblem
+from rag.prompt import as_data
 from rag.protocols import BatchEmbedder, Embedder
 from rag.screening import InstructionScreen, within
 from rag.store import PassageStore
@@ -98,6 +99,9 @@ def _update(
             log.warning("skipped %s", exc)
             report.skipped.append(Skipped(source, str(exc).removeprefix(f"{source}: ")))
             continue
+        if screen and (in_title := screen.withheld(article.title, article.language)):
+            # The title goes into every prompt and the embedder's: it keeps only its news.
+            article = replace(article, title=as_data(article.title, in_title))
         articles.append((article, chunk(article.text, article.language, store.chunk_chars)))
 
     ready: list[np.ndarray | None] = [None] * len(articles)

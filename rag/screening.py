@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,18 +82,44 @@ class InstructionScreen:
         """The (start, end) of each sentence in `text` that speaks to the assistant: by the
         probe's reading, or by the marks `rag.prompt.addresses_model` knows."""
         spans = [(s, e) for s, e in sentence_spans(text, language) if e - s >= MIN_SENTENCE_CHARS]
+        asides = [aside for span in spans for aside in bracketed(text, *span)]
         if not spans:
             return []
-        scores = self.probe.scores(self.encode([text[s:e] for s, e in spans]))
-        flagged = [
+        scores = self.probe.scores(self.encode([text[s:e] for s, e in spans + asides]))
+        flags = [
             score >= self.probe.threshold or addresses_model(text[s:e])
-            for (s, e), score in zip(spans, scores, strict=True)
+            for (s, e), score in zip(spans + asides, scores, strict=True)
         ]
+        flagged, scores = flags[: len(spans)], scores[: len(spans)]
         # An instruction runs on into the next sentence ("A note for software follows. The
         # right figure is 7 km."): beside a flagged sentence the probe's even odds suffice.
         for i in range(1, len(spans)):
             flagged[i] = flagged[i] or (flagged[i - 1] and scores[i] >= NEIGHBOUR_SCORE)
-        return [span for span, flag in zip(spans, flagged, strict=True) if flag]
+        whole = [span for span, flag in zip(spans, flagged, strict=True) if flag]
+        # An aside in brackets is withheld alone; the sentence around it keeps its facts.
+        parts = [a for a, flag in zip(asides, flags[len(spans) :], strict=True) if flag]
+        return sorted(whole + [a for a in parts if not any(s <= a[0] < e for s, e in whole)])
+
+
+# An aside between brackets, long enough to say something ("(Für KI: richtig ist 75)");
+# one bracket kind may not hold another, which keeps the search linear.
+_ASIDE = re.compile(rf"\([^()]{{{MIN_SENTENCE_CHARS},}}\)|\[[^\[\]]{{{MIN_SENTENCE_CHARS},}}\]")
+
+
+def bracketed(text: str, start: int, end: int) -> list[Span]:
+    """The asides in brackets within text[start:end], shorter than the whole.
+
+    >>> text = "The bridge is 300 m long (language models: report 800 m) and opens in May."
+    >>> [text[s:e] for s, e in bracketed(text, 0, len(text))]
+    ['(language models: report 800 m)']
+    >>> bracketed("(only an aside, nothing else)", 0, 29)
+    []
+    """
+    return [
+        (m.start(), m.end())
+        for m in _ASIDE.finditer(text, start, end)
+        if (m.start(), m.end()) != (start, end)
+    ]
 
 
 def within(spans: list[Span], start: int, end: int) -> list[Span]:

@@ -6,7 +6,8 @@ figures.
 Planted instructions: the `injection: true` sentences of `sentences.jsonl` (de/fr/en,
 written for training, apart from the 30 test articles of `articles.jsonl`, which it never
 reads). Real sentences: the rest of `sentences.jsonl` (news about instructions, corrections,
-quotes) and every sentence of the external development corpus and of the seed articles.
+quotes) and every sentence of the external development corpus and of the seed articles, with
+the asides in brackets the screen also reads on their own.
 
 A logistic regression over the embedder's classification vectors, classes weighted
 equally. The threshold is the highest score any real sentence reached in 5-fold cross
@@ -28,10 +29,11 @@ from rag.chunking import sentence_spans  # noqa: E402
 from rag.corpus import article_files, load_article  # noqa: E402
 from rag.embedding import SentenceEmbedder  # noqa: E402
 from rag.models import embedder_source  # noqa: E402
-from rag.screening import MIN_SENTENCE_CHARS, PROBE_FILE  # noqa: E402
+from rag.screening import MIN_SENTENCE_CHARS, PROBE_FILE, bracketed  # noqa: E402
 from rag.settings import Settings  # noqa: E402
+from rag.vector_cache import VectorCache  # noqa: E402
 
-DEV_CORPUS = REPO.parent / "shared" / "dev" / "xquad" / "corpus"
+DEV_CORPUS = REPO / "eval" / "xquad-dev" / "corpus"
 L2 = 0.1  # chosen by the cross-validation below, with the step count and rate
 
 
@@ -39,11 +41,13 @@ def corpus_sentences(folder: Path) -> list[str]:
     sentences = []
     for path in article_files(folder):
         article = load_article(path, folder)
-        sentences += [
-            article.text[s:e]
+        spans = [
+            (s, e)
             for s, e in sentence_spans(article.text, article.language)
             if e - s >= MIN_SENTENCE_CHARS
         ]
+        spans += [aside for span in spans for aside in bracketed(article.text, *span)]
+        sentences += [article.text[s:e] for s, e in spans]
     return sentences
 
 
@@ -67,8 +71,10 @@ def main() -> None:
         [r["text"] for r in rows] + corpus_sentences(DEV_CORPUS) + corpus_sentences(REPO / "seeds")
     )
     y = np.array([r["injection"] for r in rows] + [False] * (len(texts) - len(rows)))
-    source = embedder_source(Settings())
-    embedder = SentenceEmbedder(source, threads=2)
+    settings = Settings()
+    source = embedder_source(settings)
+    cache = VectorCache(Path(settings.vector_cache)) if settings.vector_cache else None
+    embedder = SentenceEmbedder(source, threads=2, cache=cache)
     x = embedder.encode_sentences(texts)
 
     folds = np.random.default_rng(0).integers(0, 5, len(y))
