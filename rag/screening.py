@@ -76,7 +76,10 @@ class InstructionScreen:
     def __init__(self, encode: Callable[[list[str]], np.ndarray], probe: Probe):
         self.encode = encode
         self.probe = probe
-        self.identity = probe.identity
+
+    @property
+    def identity(self) -> str:
+        return self.probe.identity
 
     def withheld(self, text: str, language: str) -> list[Span]:
         """The (start, end) of each sentence in `text` that speaks to the assistant: by the
@@ -140,7 +143,7 @@ def load_screen(
     if Path(model_source).name != probe.model:
         log.warning(
             "the instruction screen was trained for %s, not %s: article sentences that address "
-            "the assistant are caught by the phrase list only",
+            "the assistant are caught by the phrase list and the prompt's own markers only",
             probe.model,
             Path(model_source).name,
         )
