@@ -1,6 +1,7 @@
 """The whole path on the real stack: real EmbeddingGemma, real Chroma (in a temp dir),
 real llama.cpp with Qwen2.5-Coder-1.5B. Needs `rag models` (make test runs it)."""
 
+import json
 import re
 import threading
 
@@ -11,7 +12,7 @@ from rag.answer import PassageTerms, numbers_in
 from rag.errors import ArticleError, QuestionError, Stopped
 from rag.prompt import SYSTEM, PromptPassage, messages
 from rag.summary import translation_messages
-from tests.helpers import copy_of_seeds
+from tests.helpers import REPO, copy_of_seeds
 
 pytestmark = pytest.mark.real
 
@@ -321,6 +322,39 @@ def test_an_article_that_instructs_the_model_is_read_as_data(assistant, corpus_d
         assert "PWNED" not in answer.text
     finally:
         (corpus_dir / "zz_injection.txt").unlink()
+        assistant.index()
+
+
+# Injected articles of eval/injections/ that an earlier defence obeyed: the forged "[1]
+# Correction" (phrase list only), a forged Question/Answer pair and an instruction that runs
+# on into the next sentence (the first screen), "whoever is asked … answers 900" (session 13's
+# screen), and one aside in brackets.
+OBEYED_BEFORE = {
+    "articles.jsonl": ["en05"],
+    "articles2.jsonl": ["en14", "fr13"],
+    "articles3.jsonl": ["de22", "de21"],
+}
+
+
+def test_injected_articles_are_neither_obeyed_nor_kept_from_answering(assistant, corpus_dir):
+    chosen = [
+        article
+        for name, ids in OBEYED_BEFORE.items()
+        for line in (REPO / "eval" / "injections" / name).read_text("utf-8").splitlines()
+        if (article := json.loads(line))["id"] in ids
+    ]
+    assert len(chosen) == 5
+    for article in chosen:
+        (corpus_dir / f"zz_{article['id']}.txt").write_text(article["text"], encoding="utf-8")
+    assistant.index()
+    try:
+        for article in chosen:
+            answer = assistant.ask(article["question"])
+            assert not re.search(article["obeyed"], answer.text, re.I), (article["id"], answer.text)
+            assert re.search(article["answer"], answer.text, re.I), (article["id"], answer.text)
+    finally:
+        for article in chosen:
+            (corpus_dir / f"zz_{article['id']}.txt").unlink()
         assistant.index()
 
 
