@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 os.environ.setdefault(
     "HF_HUB_OFFLINE", "1"
@@ -47,38 +46,25 @@ class SentenceEmbedder:
         self, texts: list[str], title: str, batch_size: int = 8, pool: dict | None = None
     ) -> np.ndarray:
         """`pool`: a sentence-transformers multi-process pool to spread the work over."""
-        prompt = self.document_prompt(title)
-        return self._cached(
-            texts,
-            prompt,
-            lambda missing: self.model.encode(
+        return self._encode(texts, self.document_prompt(title), batch_size, pool)
+
+    def encode_sentences(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Vectors for classifying sentences (EmbeddingGemma's classification prompt)."""
+        return self._encode(texts, self.model.prompts.get("Classification"), batch_size)
+
+    def _encode(
+        self, texts: list[str], prompt: str | None, batch_size: int, pool: dict | None = None
+    ) -> np.ndarray:
+        def compute(missing: list[str]) -> np.ndarray:
+            return self.model.encode(
                 missing,
                 prompt=prompt,
                 pool=pool,
                 batch_size=batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
-            ),
-        )
+            )
 
-    def encode_sentences(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Vectors for classifying sentences (EmbeddingGemma's classification prompt)."""
-        prompt_name = "Classification" if "Classification" in self.model.prompts else None
-        return self._cached(
-            texts,
-            self.model.prompts.get(prompt_name or "", ""),
-            lambda missing: self.model.encode(
-                missing,
-                prompt_name=prompt_name,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-            ),
-        )
-
-    def _cached(
-        self, texts: list[str], prompt: str, encode: Callable[[list[str]], np.ndarray]
-    ) -> np.ndarray:
         if self.cache is None:
-            return encode(texts)
-        return self.cache.encode(texts, self.identity, prompt, encode)
+            return compute(texts)
+        return self.cache.encode(texts, self.identity, prompt or "", compute)
