@@ -161,10 +161,8 @@ class Assistant:
         self.screen: InstructionScreen | None = None
         if embedder is None:
             source = models.embedder_source(self.settings)
-            cache = self.settings.vector_cache
-            embedder = SentenceEmbedder(
-                source, self.settings.threads, VectorCache(Path(cache)) if cache else None
-            )
+            cache = VectorCache.at(self.settings.vector_cache)
+            embedder = SentenceEmbedder(source, self.settings.threads, cache)
             if self.settings.instruction_screen:
                 self.screen = load_screen(embedder.encode_sentences, source)
         self.embedder = embedder

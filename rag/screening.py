@@ -85,9 +85,9 @@ class InstructionScreen:
         """The (start, end) of each sentence in `text` that speaks to the assistant: by the
         probe's reading, or by the marks `rag.prompt.addresses_model` knows."""
         spans = [(s, e) for s, e in sentence_spans(text, language) if e - s >= MIN_SENTENCE_CHARS]
-        asides = [aside for span in spans for aside in bracketed(text, *span)]
         if not spans:
             return []
+        asides = [aside for span in spans for aside in bracketed(text, *span)]
         scores = self.probe.scores(self.encode([text[s:e] for s, e in spans + asides]))
         flags = [
             score >= self.probe.threshold or addresses_model(text[s:e])

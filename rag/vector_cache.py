@@ -43,6 +43,12 @@ class VectorCache:
     def __init__(self, path: Path):
         self.path = path
         self._broken = False
+        self._ready = False  # the folder, table and journal mode exist
+
+    @classmethod
+    def at(cls, setting: str) -> VectorCache | None:
+        """The cache a `vector_cache` setting names; None when it is empty (no cache)."""
+        return cls(Path(setting)) if setting else None
 
     def encode(self, texts: list[str], model: str, prompt: str, encode: Encode) -> np.ndarray:
         """The vectors of `texts` as `encode` gives them, computing only those not cached for
@@ -52,8 +58,9 @@ class VectorCache:
         missing = [i for i, key in enumerate(keys) if key not in found]
         if missing:
             computed = np.asarray(encode([texts[i] for i in missing]), dtype=np.float32)
-            self._store([(keys[i], vector) for i, vector in zip(missing, computed, strict=True)])
-            found.update((keys[i], vector) for i, vector in zip(missing, computed, strict=True))
+            new = {keys[i]: vector for i, vector in zip(missing, computed, strict=True)}
+            self._store(new)
+            found.update(new)
         return np.stack([found[key] for key in keys]) if keys else np.zeros((0, 0), np.float32)
 
     def _lookup(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
@@ -65,19 +72,24 @@ class VectorCache:
             found.update((key, np.frombuffer(blob, dtype=np.float32)) for key, blob in rows)
         return found
 
-    def _store(self, items: list[tuple[bytes, np.ndarray]]) -> None:
-        rows = [(key, vector.tobytes()) for key, vector in items]
+    def _store(self, vectors: dict[bytes, np.ndarray]) -> None:
+        rows = [(key, vector.tobytes()) for key, vector in vectors.items()]
         self._run("INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)", rows, many=True)
 
     def _run(self, sql: str, parameters: list, many: bool = False) -> list:
         if self._broken:
             return []
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self._ready:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             # A connection per call: the web chat indexes uploads on its worker threads.
             with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB)")
+                if not self._ready:  # WAL lets readers and a writer of other processes coexist
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.execute(
+                        "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB)"
+                    )
+                    self._ready = True
                 if many:
                     db.executemany(sql, parameters)
                     return []

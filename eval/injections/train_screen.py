@@ -73,8 +73,7 @@ def main() -> None:
     y = np.array([r["injection"] for r in rows] + [False] * (len(texts) - len(rows)))
     settings = Settings()
     source = embedder_source(settings)
-    cache = VectorCache(Path(settings.vector_cache)) if settings.vector_cache else None
-    embedder = SentenceEmbedder(source, threads=2, cache=cache)
+    embedder = SentenceEmbedder(source, threads=2, cache=VectorCache.at(settings.vector_cache))
     x = embedder.encode_sentences(texts)
 
     folds = np.random.default_rng(0).integers(0, 5, len(y))
