@@ -177,7 +177,9 @@ class Assistant:
         self._generator = generator
         self._index_lock = threading.Lock()
         self.show_progress = show_progress
-        if build_index and not self.store.files:
+        # An index left behind by an interrupted build, or older than the corpus, would answer
+        # from part of it without a word: bring it in line (a hash per file when it is).
+        if build_index and (self.corpus.is_dir() or not self.store.files):
             self.index()
         if load_generator:
             self._load_generator()  # now, so the first answer is as quick as the next

@@ -94,6 +94,19 @@ def test_the_date_an_article_states_reaches_its_citations_and_the_article_list(
     assert "blaufuchs.txt · 2024-03-03 · score" in sources_html(list(found.values()), "de")
 
 
+def test_an_index_missing_articles_of_its_corpus_is_completed_when_the_assistant_starts(
+    make_assistant, tmp_path
+):
+    make_assistant(FakeGenerator(3.0, []))  # the index holds the two articles
+    (tmp_path / "corpus" / "blaufuchs.txt").write_text(
+        "Blaufuchs wächst\n\nDie Blaufuchs GmbH hat 4711 Mitarbeiter.", encoding="utf-8"
+    )  # as after a build killed before this file, or an article added since
+    (tmp_path / "corpus" / "wetter.txt").unlink()
+    assistant = make_assistant(FakeGenerator(3.0, []))
+    assert sorted(a["source"] for a in assistant.articles()) == ["blaufuchs.txt", "finanzen.txt"]
+    assert assistant.search("Blaufuchs GmbH Mitarbeiter")[0].source == "blaufuchs.txt"
+
+
 def test_passages_too_far_abstain_before_the_model_is_asked(make_assistant):
     generator = FakeGenerator(3.0, ["Amy Hood [1]."])
     answer = make_assistant(generator, min_dense_score=1.01).ask(QUESTION)
