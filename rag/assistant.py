@@ -125,6 +125,7 @@ class _Reading:
     check: FactCheck
     streamed: bool  # part of it was shown before the end
     stats: GenerationStats
+    seen: int  # the passages it was given: the first `seen` sources
 
 
 class Assistant:
@@ -389,14 +390,17 @@ class Assistant:
         # better than five near-misses, and it is quick. The answer reads them all.
         judged = turn.sources[: self.settings.judge_passages]
         reply = self.generator.start(
-            turn.messages(turn.sources, question_first=True),
+            turn.messages(
+                self._answered(turn), question_first=not self.settings.answer_from_judgement
+            ),
             self.settings.max_answer_tokens,
             judge_messages=turn.messages(judged),
             cancel=turn.cancel,
         )
         judgement = reply.judgement
         turn.trace.yes_no_margin = round(judgement.yes_no_margin, 3)
-        ahead = self.generator.count_tokens(question_ahead(turn.question))
+        asked_ahead = not self.settings.answer_from_judgement
+        ahead = self.generator.count_tokens(question_ahead(turn.question)) if asked_ahead else 0
         turn.timings.update(
             prompt_tokens=judgement.prompt_tokens,
             prompt_tokens_reused=judgement.reused_tokens,
@@ -407,24 +411,35 @@ class Assistant:
         )
         return reply
 
+    def _answered(self, turn: _Turn) -> list[Citation]:
+        """The passages the first reading of the answer is given."""
+        if self.settings.answer_from_judgement:  # it goes on from the judgement's prompt
+            return turn.sources[: self.settings.judge_passages]
+        return turn.sources
+
     def _answer(self, turn: _Turn, reply: Reply) -> Iterator[Delta | Answer]:
         """Stream the answer; one the fact check rejects is read again, then abstained on."""
         # An answer must state a fact (a number or name) that the passages hold. One that does
         # not is held back and read again, from the prompt with the question after the passages
         # only; if that reading fails too, the assistant abstains rather than show it.
-        facts = PassageTerms([c.text for c in turn.sources])
-        readings: list[Callable[[], Generation]] = [
-            reply.answer,
-            partial(
-                self.generator.answer,
-                turn.messages(turn.sources),
-                self.settings.max_answer_tokens,
-                turn.cancel,
+        # Each reading with the number of passages it was given (best first): its facts and
+        # its markers must come from those.
+        first_read = len(self._answered(turn))
+        readings: list[tuple[Callable[[], Generation], int]] = [
+            (reply.answer, first_read),
+            (
+                partial(
+                    self.generator.answer,
+                    turn.messages(turn.sources, question_first=self.settings.answer_from_judgement),
+                    self.settings.max_answer_tokens,
+                    turn.cancel,
+                ),
+                len(turn.sources),
             ),
         ]
         completion_tokens = 0
-        for start_reading in readings:
-            reading = yield from self._read(turn, start_reading(), facts)
+        for start_reading, seen in readings:
+            reading = yield from self._read(turn, start_reading(), seen)
             completion_tokens += reading.stats.completion_tokens
             if reading.check.acceptable or reading.streamed:
                 break
@@ -440,18 +455,19 @@ class Assistant:
             yield from self._abstain(turn, f"answer_{reading.check.verdict}")
 
     def _read(
-        self, turn: _Turn, generation: Generation, facts: PassageTerms
+        self, turn: _Turn, generation: Generation, seen: int
     ) -> abc.Generator[Delta, None, _Reading]:
-        """Stream one reading through the marker filter and the fact check."""
-        markers = MarkerFilter(len(turn.sources))
-        guard = FactGuard(turn.question, facts)
+        """Stream one reading, given the first `seen` passages, through the marker filter and
+        the fact check."""
+        markers = MarkerFilter(seen)
+        guard = FactGuard(turn.question, PassageTerms([c.text for c in turn.sources[:seen]]))
         raw = []
         for piece in generation:
             raw.append(piece)
             if shown := guard.feed(markers.feed(piece)):
                 yield self._shown(turn, shown)
         held, check = guard.finish(markers.flush())
-        return _Reading("".join(raw), held, check, guard.streamed, generation.stats)
+        return _Reading("".join(raw), held, check, guard.streamed, generation.stats, seen)
 
     def _shown(self, turn: _Turn, text: str) -> Delta:
         """A piece of the answer; the first one carries the language note and stops the clock."""
@@ -464,8 +480,8 @@ class Assistant:
         """The held-back end, a citation if the model gave none, and the final Answer."""
         if reading.held:
             yield self._shown(turn, reading.held)
-        text, cited = clean_markers(reading.text, len(turn.sources))
-        passages = [c.text for c in turn.sources]
+        text, cited = clean_markers(reading.text, reading.seen)
+        passages = [c.text for c in turn.sources[: reading.seen]]
         if not cited and text and (supporting := best_supporting(text, passages)):
             # The small model often forgets its markers: cite the passage with the answer's terms.
             cited = [supporting]
@@ -529,7 +545,9 @@ class Assistant:
             written.append(piece)
         turn.timings["completion_tokens"] = stats.completion_tokens
         turn.trace.answer_check = "summary"
-        reading = _Reading(" ".join(written), "", FactCheck([], [], []), True, stats)
+        reading = _Reading(
+            " ".join(written), "", FactCheck([], [], []), True, stats, len(turn.sources)
+        )
         yield from self._finish(turn, reading)
 
     def _translated(self, turn: _Turn, sentence: str, source: str, stats: GenerationStats) -> str:

@@ -122,6 +122,11 @@ class Settings(BaseSettings):
         description="Passages (best first) the LLM reads for its yes/no judgement; "
         "the answer reads all.",
     )
+    answer_from_judgement: bool = Field(
+        False,
+        description="The answer goes on from the judgement's prompt (the judged passages, "
+        "every token read once); all passages are read only if that answer fails the check.",
+    )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     host: str = Field(
         "127.0.0.1",

@@ -133,6 +133,32 @@ def test_an_answer_without_a_fact_is_read_again_and_never_shown(make_assistant):
     assert not second_prompt.startswith("Question:") and second_prompt.count(QUESTION) == 1
 
 
+def test_an_answer_from_the_judgement_reads_the_judged_passage_and_all_only_when_read_again(
+    make_assistant, tmp_path
+):
+    (tmp_path / "corpus" / "konzern.txt").write_text(
+        "Microsoft-Konzern\n\nDer Konzern Microsoft hat seinen Sitz in Redmond.", encoding="utf-8"
+    )
+    generator = FakeGenerator(3.0, ["Microsoft hat eine Finanzchefin [1].", "Amy Hood [1]."])
+    answer = make_assistant(generator, answer_from_judgement=True).ask(QUESTION)
+    assert answer.text == "Amy Hood [1]." and len(answer.sources) == 2
+    first, again = generator.started[0][-1]["content"], generator.answered[0][-1]["content"]
+    # The first reading is the judgement's prompt: the best passage, the question after it.
+    assert "[2]" not in first and not first.startswith("Question:") and first.count(QUESTION) == 1
+    # Read again, it asks the default way: every passage, the question before them too.
+    assert "[2]" in again and again.startswith(f"Question: {QUESTION}")
+    assert answer.timings["prompt_tokens_necessary"] == 100 - 60  # no question ahead
+
+
+def test_an_answer_from_the_judgement_cites_only_the_passage_it_read(make_assistant, tmp_path):
+    (tmp_path / "corpus" / "konzern.txt").write_text(
+        "Microsoft-Konzern\n\nDer Konzern Microsoft hat seinen Sitz in Redmond.", encoding="utf-8"
+    )
+    generator = FakeGenerator(3.0, ["Amy Hood [2]."])  # a marker for a passage it never saw
+    answer = make_assistant(generator, answer_from_judgement=True).ask(QUESTION)
+    assert "[2]" not in answer.text and [c.source for c in answer.citations] == ["finanzen.txt"]
+
+
 def test_two_readings_with_an_invented_figure_end_in_an_abstention(make_assistant):
     generator = FakeGenerator(3.0, ["Sie ist seit 2019 im Amt [1].", "Seit 2019 [1]."])
     events = list(make_assistant(generator).stream(QUESTION))
