@@ -139,6 +139,20 @@ def test_stream_gives_sources_then_text_then_the_answer(assistant):
     assert 0 < answer.timings["prompt_tokens_necessary"] < answer.timings["prompt_tokens_read"]
 
 
+def test_an_answer_from_the_judgement_reads_each_prompt_token_once(assistant, corpus_dir, tmp_path):
+    fast = Assistant(
+        Settings(corpus=corpus_dir, index=tmp_path / "index", answer_from_judgement=True),
+        embedder=assistant.embedder,
+        generator=assistant.generator,
+        show_progress=False,
+    )
+    answer = fast.ask("Quel champion du monde de Go a été battu en 2017 ?")
+    assert not answer.abstained and "Ke Jie" in answer.text
+    assert [c.marker for c in answer.citations] == [1]  # the one passage it read
+    # The answer went on from the judgement: no prompt token read twice.
+    assert answer.timings["prompt_tokens_read"] == answer.timings["prompt_tokens_necessary"]
+
+
 def test_an_answer_that_states_no_fact_is_read_again_and_never_shown(assistant):
     # The first reading answers "Kevin Scott a transmis le message de Kevin Scott à Amy Hood [1]."
     events = list(assistant.stream("Qui a transmis le message de Kevin Scott à Amy Hood ?"))
