@@ -5,6 +5,9 @@ import sys
 
 import pytest
 
+# Each test starts `rag` in a process of its own (about 3 s of imports): make test runs them.
+pytestmark = pytest.mark.slow
+
 
 def rag(*args, env=None):
     import os

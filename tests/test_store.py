@@ -362,6 +362,7 @@ NEW_ARTICLE = "Zebras im Zoo\nDer Zoo von Wismar zeigt seit Montag drei Zebras a
 GONE = "004_049a8fec8080a705.txt"
 
 
+@pytest.mark.slow  # processes of their own
 def test_a_change_made_by_another_process_is_seen_by_the_next_search(
     tmp_path, corpus, hashing_embedder
 ):
@@ -385,6 +386,7 @@ def test_a_change_made_by_another_process_is_seen_by_the_next_search(
     assert sorted(store.lexical().ids) == sorted(store.passages())
 
 
+@pytest.mark.slow  # processes of their own
 def test_writers_in_two_processes_take_turns(tmp_path, corpus, hashing_embedder):
     store = open_store(tmp_path, hashing_embedder)
     build(store, corpus, hashing_embedder)
