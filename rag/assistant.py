@@ -387,7 +387,8 @@ class Assistant:
     def _judge(self, turn: _Turn) -> Reply:
         """Start the model: its yes/no judgement first, the answer ready to stream after it."""
         # The judgement reads only the best passages: the small model judges one passage far
-        # better than five near-misses, and it is quick. The answer reads them all.
+        # better than five near-misses, and it is quick. The answer reads them all, unless it
+        # goes on from the judgement (`answer_from_judgement`).
         judged = turn.sources[: self.settings.judge_passages]
         reply = self.generator.start(
             turn.messages(
@@ -420,8 +421,8 @@ class Assistant:
     def _answer(self, turn: _Turn, reply: Reply) -> Iterator[Delta | Answer]:
         """Stream the answer; one the fact check rejects is read again, then abstained on."""
         # An answer must state a fact (a number or name) that the passages hold. One that does
-        # not is held back and read again, from the prompt with the question after the passages
-        # only; if that reading fails too, the assistant abstains rather than show it.
+        # not is held back and read again from all passages in the other layout (question
+        # before them or not); if that reading fails too, the assistant abstains.
         # Each reading with the number of passages it was given (best first): its facts and
         # its markers must come from those.
         first_read = len(self._answered(turn))
