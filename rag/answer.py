@@ -182,13 +182,48 @@ def _number(token: str) -> str:
     return re.sub(r"\D", "", token)
 
 
+# Units whose number a small model mixes up: the number must stand with the same unit in a
+# passage ("2019 Milliarden" where a passage says "2019 eine Milliarde" is not held). German
+# "Billion" is 10^12, the English one 10^9; answers use the English word, so it counts as 10^9.
+UNITS = {
+    **dict.fromkeys(
+        ("milliarde", "milliarden", "mrd", "billion", "billions", "bn", "milliard", "milliards"),
+        "e9",
+    ),
+    **dict.fromkeys(("million", "millionen", "millions", "mio", "mn"), "e6"),
+    **dict.fromkeys(("billionen", "trillion", "trillions"), "e12"),
+    **dict.fromkeys(("%", "prozent", "percent", "pour cent", "per cent"), "%"),
+}
+_QUANTITY = re.compile(
+    r"(\d+(?:[.,\u202f\u00a0 ]\d{3})*(?:[.,]\d+)?|[^\W\d_]+)"
+    r"(?=[\s\u202f\u00a0-]*(%|pour cent|per cent|[^\W\d_]+))"  # a lookahead: "2019 eine Milliarde"
+)
+
+
+def quantities(text: str) -> set[tuple[str, str]]:
+    """The (number, unit) pairs in `text`, numbers as digits, units as powers of ten or "%".
+
+    >>> sorted(quantities("2019 eine Milliarde Dollar, $13bn und 24 % vs. 31 Prozent"))
+    [('1', 'e9'), ('13', 'e9'), ('24', '%'), ('31', '%')]
+    """
+    found = set()
+    for match in _QUANTITY.finditer(text):
+        number, unit = match.group(1).lower(), UNITS.get(match.group(2).lower())
+        number = NUMBER_WORDS.get(number, number)
+        if unit and number[0].isdigit():
+            found.add((_number(number), unit))
+    return found
+
+
 class PassageTerms:
     """The numbers and words of a set of passages, for checking an answer's facts against them."""
 
     def __init__(self, passages: list[str]):
         self.numbers: set[str] = set()
         self.words: set[str] = set()
+        self.quantities: set[tuple[str, str]] = set()
         for passage in passages:
+            self.quantities |= quantities(passage)
             for token in _TOKEN.findall(passage):
                 if token[0].isdigit():
                     self.numbers.add(_number(token))
@@ -221,7 +256,8 @@ def _stem(word: str) -> str:
 class FactCheck:
     """What an answer states beyond the question, and whether the passages hold it.
 
-    `verdict` is "supported" (a number or name the passages hold, and no number they don't),
+    `verdict` is "supported" (a number or name the passages hold, and no number they don't,
+    nor one they hold only with another unit),
     "no_fact" (nothing said beyond the question's words), "unsupported" (a number, or only
     names, that no passage holds) or "uncheckable" (new words but no number or name, e.g.
     a translated common noun: accepted, since translation changes them).
@@ -266,6 +302,9 @@ def check_facts(answer_text: str, question: str, passages: PassageTerms) -> Fact
     'supported'
     >>> check_facts("It was founded in 2015 [1].", "When was Anthropic founded?", terms).verdict
     'unsupported'
+    >>> terms = PassageTerms(["Microsoft investierte 2019 eine Milliarde Dollar."])
+    >>> check_facts("Microsoft investierte 2019 Milliarden [1].", "Wie viel?", terms).unsupported
+    ['2019 e9']
     >>> check_facts("The passages don't say.", "When was Anthropic founded?", terms).verdict
     'no_fact'
     """
@@ -292,6 +331,10 @@ def check_facts(answer_text: str, question: str, passages: PassageTerms) -> Fact
         )
         if token[0].isdigit() or named:
             (supported if passages.holds(token) else unsupported).append(token)
+    asked_numbers = {_number(n) for n in numbers_in(question)}
+    for number, unit in quantities(MARKER.sub(" ", answer_text)):
+        if number not in asked_numbers and (number, unit) not in passages.quantities:
+            unsupported.append(f"{number} {unit}")
     return FactCheck(new, supported, unsupported)
 
 
@@ -315,6 +358,8 @@ class FactGuard:
         complete = self.text[
             : max(self.text.rfind(" "), 0)
         ]  # the last word may go on in the next delta
+        if MARKER.sub("", complete).rstrip()[-1:].isdigit():
+            return ""  # its unit may come next ("2019 Milliarden")
         check = check_facts(complete, self.question, self.passages)
         return self._release() if check.supported and not check.unsupported else ""
 

@@ -104,3 +104,31 @@ def test_a_name_must_stand_whole_in_a_passage_not_as_a_stem():
     assert not terms.holds("Nadella") and terms.holds("Google") and terms.holds("Googles")
     check = check_facts("Satya Nadella is an alumnus [1].", "Which CEO is an alumnus?", terms)
     assert check.verdict == "unsupported"
+
+
+def test_a_number_the_passages_hold_with_another_unit_is_unsupported():
+    # de02 once: passage 1 says "2019 eine Milliarde", the answer "2019 Milliarden".
+    terms = PassageTerms(["Microsoft investierte 2019 eine Milliarde Dollar in OpenAI."])
+    question = "Wie viel hat Microsoft insgesamt in OpenAI investiert?"
+    assert check_facts(
+        "Microsoft hat 2019 Milliarden investiert [1].", question, terms
+    ).verdict == ("unsupported")
+    assert check_facts("It invested one billion dollars in 2019 [1].", question, terms).verdict == (
+        "supported"
+    )
+
+
+def test_percentages_match_across_languages_and_spacing():
+    question = "Welchen Anteil hat Microsoft am Cloud-Markt?"
+    assert check_facts("Microsoft hat 24 Prozent [2].", question, PASSAGES).verdict == "supported"
+    assert check_facts("Microsoft holds 24 % [2].", question, PASSAGES).verdict == "supported"
+    assert check_facts("Microsoft hat 24 Milliarden [2].", question, PASSAGES).verdict == (
+        "unsupported"
+    )
+
+
+def test_a_number_is_held_until_the_word_after_it_shows_its_unit():
+    terms = PassageTerms(["Microsoft investierte 2019 eine Milliarde Dollar in OpenAI."])
+    guard = FactGuard("Wie viel hat Microsoft investiert?", terms)
+    shown, verdict = stream_through(guard, ["Microsoft", " hat", " 2019", " Milliarden", " [1]."])
+    assert shown[:-1] == [""] * 5 and verdict == "unsupported" and not guard.streamed
