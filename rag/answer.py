@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_SPACED_MARKER = re.compile(r"[ \t]*" + MARKER.pattern)
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,13 @@ class MarkerFilter:
     def feed(self, delta: str) -> str:
         self.pending += delta
         start = self.pending.rfind("[")
-        if start != -1 and "]" not in self.pending[start:] and len(self.pending) - start <= 12:
-            ready, self.pending = self.pending[:start], self.pending[start:]
-        else:
-            ready, self.pending = self.pending, ""
+        if start == -1 or "]" in self.pending[start:] or len(self.pending) - start > 12:
+            start = len(self.pending)
+        # The spaces before a possible marker wait too: a dropped marker takes them along, as
+        # in `clean_markers`, so that the streamed text is the final one ("market [2]." ->
+        # "market.").
+        start = len(self.pending[:start].rstrip(" \t"))
+        ready, self.pending = self.pending[:start], self.pending[start:]
         return self._drop_invalid(ready)
 
     def flush(self) -> str:
@@ -98,7 +102,7 @@ class MarkerFilter:
         return self._drop_invalid(rest)
 
     def _drop_invalid(self, text: str) -> str:
-        return MARKER.sub(
+        return _SPACED_MARKER.sub(
             lambda m: (
                 m.group(0)
                 if all(1 <= int(n) <= self.valid for n in re.findall(r"\d+", m.group(1)))

@@ -32,7 +32,9 @@ def control_tokens(generator, tokens: list[int]) -> int:
     return tokens.count(im_end[0])
 
 
-def test_control_markers_in_article_text_are_plain_text(generator):
+def test_control_markers_in_a_prompt_are_plain_text(generator):
+    # An article's sentences with markers are withheld before (rag.prompt.as_data); a
+    # question's, a title's and any generator caller's text reach the tokenizer.
     clean = messages([PromptPassage(1, "Nordwind", "Das Werk steht in Rostock.")], "Wo?", "de")
     hostile = messages(
         [
