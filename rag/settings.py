@@ -123,7 +123,7 @@ class Settings(BaseSettings):
         "the answer reads all.",
     )
     answer_from_judgement: bool = Field(
-        False,
+        True,
         description="The answer goes on from the judgement's prompt (the judged passages, "
         "every token read once); all passages are read only if that answer fails the check.",
     )

@@ -123,7 +123,7 @@ def test_a_no_from_the_model_abstains_and_drops_the_answer(make_assistant):
 
 def test_an_answer_without_a_fact_is_read_again_and_never_shown(make_assistant):
     generator = FakeGenerator(3.0, ["Microsoft hat eine Finanzchefin [1].", "Amy Hood [1]."])
-    events = list(make_assistant(generator).stream(QUESTION))
+    events = list(make_assistant(generator, answer_from_judgement=False).stream(QUESTION))
     answer = events[-1]
     assert "Finanzchefin [1]" not in shown_text(events) and answer.text == "Amy Hood [1]."
     assert [r.verdict for r in answer.trace.rejected_readings] == ["no_fact"]
