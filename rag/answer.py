@@ -173,7 +173,8 @@ NUMBER_WORDS = {
 
 NAME_ENDINGS = ("s", "es", "n", "ns")
 
-_TOKEN = re.compile(r"\d+(?:[.,\u202f\u00a0 ]\d{3})*(?:[.,]\d+)?|[^\W\d_]+")
+_NUMBER = r"\d+(?:[.,\u202f\u00a0 ]\d{3})*(?:[.,]\d+)?"  # "13.000", "1,5", "2019"
+_TOKEN = re.compile(rf"{_NUMBER}|[^\W\d_]+")
 
 
 def numbers_in(text: str) -> list[str]:
@@ -199,7 +200,7 @@ UNITS = {
     **dict.fromkeys(("%", "prozent", "percent", "pour cent", "per cent"), "%"),
 }
 _QUANTITY = re.compile(
-    r"(\d+(?:[.,\u202f\u00a0 ]\d{3})*(?:[.,]\d+)?|[^\W\d_]+)"
+    rf"({_TOKEN.pattern})"
     r"(?=[\s\u202f\u00a0-]*(%|pour cent|per cent|[^\W\d_]+))"  # a lookahead: "2019 eine Milliarde"
 )
 

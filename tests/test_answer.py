@@ -110,12 +110,10 @@ def test_a_number_the_passages_hold_with_another_unit_is_unsupported():
     # de02 once: passage 1 says "2019 eine Milliarde", the answer "2019 Milliarden".
     terms = PassageTerms(["Microsoft investierte 2019 eine Milliarde Dollar in OpenAI."])
     question = "Wie viel hat Microsoft insgesamt in OpenAI investiert?"
-    assert check_facts(
-        "Microsoft hat 2019 Milliarden investiert [1].", question, terms
-    ).verdict == ("unsupported")
-    assert check_facts("It invested one billion dollars in 2019 [1].", question, terms).verdict == (
-        "supported"
-    )
+    mixed_up = check_facts("Microsoft hat 2019 Milliarden investiert [1].", question, terms)
+    assert mixed_up.verdict == "unsupported"
+    translated = check_facts("It invested one billion dollars in 2019 [1].", question, terms)
+    assert translated.verdict == "supported"
 
 
 def test_percentages_match_across_languages_and_spacing():
