@@ -121,6 +121,8 @@ def main() -> None:
             prompt_rates,
         ) = [], [], [], [], [], [], [], []
         necessary_tokens: list[int] = []
+        model_first_ms: list[float] = []  # the model's first word, shown or held back
+        check_wait_ms: list[float] = []  # from there to the first word shown
         for q in questions:
             t = time.perf_counter()
             for event in assistant.stream(q.question):
@@ -138,9 +140,13 @@ def main() -> None:
             read_tokens.append(read)
             reused_tokens.append(timings["prompt_tokens_reused"])
             necessary_tokens.append(timings["prompt_tokens_necessary"])
-            # From sources to first token the CPU reads the prompt tokens not in the cache (the
-            # judgement's, then the answer's) and writes one token.
-            prompt_rates.append(read / ((timings["first_token_ms"] - timings["sources_ms"]) / 1000))
+            # From sources to the model's first word the CPU reads the prompt tokens not in the
+            # cache (the judgement's, then the answer's) and writes one token; after it, the
+            # answer check holds the words back until a checked fact appears.
+            model_first = timings["model_first_token_ms"]
+            model_first_ms.append(model_first)
+            prompt_rates.append(read / ((model_first - timings["sources_ms"]) / 1000))
+            check_wait_ms.append(timings["first_token_ms"] - model_first)
             if timings.get("tokens_per_s"):
                 rates.append(timings["tokens_per_s"])
 
@@ -198,9 +204,16 @@ def main() -> None:
             "necessary tokens' reading time",
         ),
         (
+            "the model's first word p50",
+            f"{pct(model_first_ms, 50) / 1000:.2f} s = "
+            f"{pct(model_first_ms, 50) / 1000 / (pct(necessary_tokens, 50) / raw_pp):.2f} x the "
+            "necessary tokens' reading time; the answer check holds it back "
+            f"{pct(check_wait_ms, 50):.0f} ms p50",
+        ),
+        (
             "prompt processing p50",
             f"{pct(prompt_rates, 50):.0f} tokens/s = {pct(prompt_rates, 50) / raw_pp:.0%} of raw "
-            "llama.cpp",
+            "llama.cpp (sources to the model's first word)",
         ),
         (
             "generation p50",

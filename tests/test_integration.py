@@ -137,6 +137,7 @@ def test_stream_gives_sources_then_text_then_the_answer(assistant):
     assert "Kevin Scott" in answer.text
     assert set(answer.timings) >= {
         "retrieve_ms",
+        "model_first_token_ms",
         "first_token_ms",
         "total_ms",
         "prompt_tokens",
@@ -144,6 +145,7 @@ def test_stream_gives_sources_then_text_then_the_answer(assistant):
     }
     assert (
         answer.timings["retrieve_ms"]
+        <= answer.timings["model_first_token_ms"]
         <= answer.timings["first_token_ms"]
         <= answer.timings["total_ms"]
     )
