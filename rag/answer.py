@@ -336,10 +336,12 @@ def check_facts(answer_text: str, question: str, passages: PassageTerms) -> Fact
         )
         if token[0].isdigit() or named:
             (supported if passages.holds(token) else unsupported).append(token)
-    asked_numbers = {_number(n) for n in numbers_in(question)}
-    for number, unit in quantities(MARKER.sub(" ", answer_text)):
-        if number not in asked_numbers and (number, unit) not in passages.quantities:
-            unsupported.append(f"{number} {unit}")
+    # A quantity the question states may be repeated; its number alone does not make one
+    # ("Wie viel hat Microsoft 2019 investiert?" does not allow "2019 Milliarden").
+    asked_quantities = set(quantities(question))
+    for quantity in quantities(MARKER.sub(" ", answer_text)):
+        if quantity not in asked_quantities and quantity not in passages.quantities:
+            unsupported.append(" ".join(quantity))
     return FactCheck(new, supported, unsupported)
 
 

@@ -116,6 +116,17 @@ def test_a_number_the_passages_hold_with_another_unit_is_unsupported():
     assert translated.verdict == "supported"
 
 
+def test_a_year_the_question_names_does_not_make_a_sum_of_it():
+    # de01 with two passages read: the question's year came back as billions.
+    terms = PassageTerms(["Microsoft investierte 2019 eine Milliarde Dollar in OpenAI."])
+    question = "Wie viel Geld hat Microsoft 2019 in OpenAI investiert?"
+    year_as_sum = check_facts("Microsoft investierte 2019 Milliarden Dollar [1].", question, terms)
+    assert year_as_sum.unsupported == ["2019 e9"]
+    asked_sum = "Was hat Microsoft mit den 13 Milliarden gemacht?"
+    repeated = check_facts("Die 13 Milliarden flossen in OpenAI [1].", asked_sum, terms)
+    assert repeated.unsupported == []
+
+
 def test_percentages_match_across_languages_and_spacing():
     question = "Welchen Anteil hat Microsoft am Cloud-Markt?"
     assert check_facts("Microsoft hat 24 Prozent [2].", question, PASSAGES).verdict == "supported"
