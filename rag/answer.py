@@ -338,7 +338,7 @@ def check_facts(answer_text: str, question: str, passages: PassageTerms) -> Fact
             (supported if passages.holds(token) else unsupported).append(token)
     # A quantity the question states may be repeated; its number alone does not make one
     # ("Wie viel hat Microsoft 2019 investiert?" does not allow "2019 Milliarden").
-    asked_quantities = set(quantities(question))
+    asked_quantities = quantities(question)
     for quantity in quantities(MARKER.sub(" ", answer_text)):
         if quantity not in asked_quantities and quantity not in passages.quantities:
             unsupported.append(" ".join(quantity))

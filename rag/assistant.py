@@ -464,8 +464,8 @@ class Assistant:
         guard = FactGuard(turn.question, PassageTerms([c.text for c in turn.sources[:seen]]))
         raw = []
         for piece in generation:
-            # The model's first word, before the check holds it back: what reading cost.
-            turn.timings.setdefault("model_first_token_ms", turn.elapsed())
+            if "model_first_token_ms" not in turn.timings:  # what reading cost, before the check
+                turn.timings["model_first_token_ms"] = turn.elapsed()
             raw.append(piece)
             if shown := guard.feed(markers.feed(piece)):
                 yield self._shown(turn, shown)
