@@ -6,6 +6,7 @@ unanswerable question) 1.5, a refusal 1, per question of each file; the mean ove
 weighs each file the same.
 
     python3 thresholds.py defaults-gold.jsonl defaults-dev-fit.jsonl
+    python3 thresholds.py --from=0.7 english-margin-0.7-dev-fit.jsonl  # runs made at 0.7
 """
 
 import json
@@ -26,11 +27,14 @@ def outcomes(records: list[dict], threshold: float) -> dict[str, int]:
     return counts
 
 
+names = [a for a in sys.argv[1:] if not a.startswith("--from=")]
+lowest = float(next((a[7:] for a in sys.argv[1:] if a.startswith("--from=")), "1.1"))
 files = {
     Path(name).stem: [json.loads(line) for line in Path(name).read_text("utf-8").splitlines()]
-    for name in sys.argv[1:]
+    for name in names
 }
-for threshold in (1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0):
+steps = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0)
+for threshold in [t for t in steps if t >= lowest - 1e-9]:
     cells, costs = [], []
     for name, records in files.items():
         c = outcomes(records, threshold)
