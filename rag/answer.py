@@ -3,6 +3,7 @@ and attribute an uncited answer to the passage that supports it."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -40,6 +41,7 @@ class Trace:
     """How an answer was decided; `Answer.timings` holds only times and token counts."""
 
     yes_no_margin: float | None = None  # the model's "Found: yes" logit minus "no"
+    cross_lingual: bool | None = None  # the question's language is not the best passage's
     answer_check: str | None = None  # the fact check's verdict on the last reading
     rejected_readings: list[RejectedReading] = field(default_factory=list)
     # Why the assistant abstained: retrieval, model, answer_no_fact, answer_unsupported.
@@ -223,7 +225,10 @@ def quantities(text: str) -> set[tuple[str, str]]:
 class PassageTerms:
     """The numbers and words of a set of passages, for checking an answer's facts against them."""
 
-    def __init__(self, passages: list[str]):
+    def __init__(self, passages: list[str], translated: bool = False):
+        """`translated`: the answer is in another language than the passages, so its names
+        may carry other endings ("Korean", "Koreaner"; "United Nations", "Vereinten Nationen")."""
+        self.translated = translated
         self.numbers: set[str] = set()
         self.words: set[str] = set()
         self.quantities: set[tuple[str, str]] = set()
@@ -249,12 +254,25 @@ class PassageTerms:
             *(word + end for end in NAME_ENDINGS),
             *(word[: -len(end)] for end in NAME_ENDINGS if word.endswith(end)),
         }
-        return not forms.isdisjoint(self.words)
+        if not forms.isdisjoint(self.words):
+            return True
+        # Six shared letters, not five: "Nadella" is no form of "Nadel".
+        return self.translated and any(_inflected(word, held, 6) for held in self.words)
 
 
-def _stem(word: str) -> str:
-    """Words match on their first five letters ("Milliarde", "Milliarden"; "merged", "merge")."""
-    return word[:5]
+def _inflected(a: str, b: str, shared_start: int = 5) -> bool:
+    """The same word with other endings: a shared start of `shared_start` letters or more and
+    at most four letters beyond it on either side ("Milliarde", "Milliarden"; "merge",
+    "merged"). A compound is another word ("Apotheke", "Apothekengesetzgebung"), and so is one
+    that only shares a root ("Immunsystem", "Immunologie").
+
+    >>> _inflected("milliarde", "milliarden"), _inflected("apotheke", "apothekengesetzgebung")
+    (True, False)
+    """
+    if a == b:
+        return True
+    shared = len(os.path.commonprefix([a, b]))
+    return shared >= shared_start and max(len(a), len(b)) - shared <= 4
 
 
 @dataclass(frozen=True)
@@ -315,7 +333,7 @@ def check_facts(answer_text: str, question: str, passages: PassageTerms) -> Fact
     """
     if REFUSAL.search(answer_text):
         return FactCheck([], [], [])
-    asked = {_stem(w) for w in _words(question)}
+    asked = _words(question)
     new: list[str] = []
     supported: list[str] = []
     unsupported: list[str] = []
@@ -324,7 +342,7 @@ def check_facts(answer_text: str, question: str, passages: PassageTerms) -> Fact
         word = token.lower()
         if (
             word in FILLER_WORDS
-            or _stem(word) in asked
+            or any(_inflected(word, a) for a in asked)
             or (len(word) < 2 and not token[0].isdigit())
         ):
             continue

@@ -100,20 +100,20 @@ class _Turn:
     question: str
     language: str
     note: str  # said first when the answer is not in the question's language
-    earlier: str | None  # the question this one follows up on
     hits: list[Hit]
     sources: list[Citation]
     started: float
     timings: dict[str, float | None] = field(default_factory=dict)
     trace: Trace = field(default_factory=Trace)
     cancel: threading.Event | None = None  # set: stop the model
+    cross_lingual: bool = False  # the question's language is not the best passage's
 
     def elapsed(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 1)
 
     def messages(self, sources: list[Citation], question_first: bool = False) -> list[dict]:
         passages = [PromptPassage(c.marker, c.title, c.text, c.withheld) for c in sources]
-        return messages(passages, self.question, self.language, self.earlier, question_first)
+        return messages(passages, self.question, self.language, question_first)
 
 
 @dataclass(frozen=True)
@@ -360,7 +360,11 @@ class Assistant:
             yield from self._abstain(turn, "retrieval")
             return
         reply = self._judge(turn)
-        if model_says_not_found(reply.judgement.yes_no_margin, self.settings.min_yes_margin):
+        settings = self.settings
+        min_margin = (
+            settings.min_yes_margin_cross_lingual if turn.cross_lingual else settings.min_yes_margin
+        )
+        if model_says_not_found(reply.judgement.yes_no_margin, min_margin):
             reply.close()
             yield from self._abstain(turn, "model")
             return
@@ -374,7 +378,9 @@ class Assistant:
         question = clean_question(question, self.settings.max_question_chars)
         asked_in = detect_language(question)
         language = answer_language(asked_in)
-        query, earlier = standalone_query(question, history, self.settings.max_question_chars)
+        # A follow-up is retrieved with the question it follows, but the model reads only the
+        # follow-up: shown both, the small model answered the earlier one.
+        query, _ = standalone_query(question, history, self.settings.max_question_chars)
         hits = self.retriever.search(query, self.settings.top_k, scope)
         retrieve_ms = round((time.perf_counter() - started) * 1000, 1)
         budget = self.settings.passage_token_budget
@@ -382,7 +388,10 @@ class Assistant:
         sources = [_citation(marker, hit) for marker, hit in enumerate(chosen, start=1)]
         note = OTHER_LANGUAGE_NOTE if language != asked_in else ""
         timings: dict[str, float | None] = {"retrieve_ms": retrieve_ms}
-        return _Turn(question, language, note, earlier, hits, sources, started, timings)
+        turn = _Turn(question, language, note, hits, sources, started, timings)
+        turn.cross_lingual = bool(chosen) and chosen[0].passage.language != asked_in
+        turn.trace.cross_lingual = turn.cross_lingual
+        return turn
 
     def _judge(self, turn: _Turn) -> Reply:
         """Start the model: its yes/no judgement first, the answer ready to stream after it."""
@@ -461,7 +470,8 @@ class Assistant:
         """Stream one reading, given the first `seen` passages, through the marker filter and
         the fact check."""
         markers = MarkerFilter(seen)
-        guard = FactGuard(turn.question, PassageTerms([c.text for c in turn.sources[:seen]]))
+        given = PassageTerms([c.text for c in turn.sources[:seen]], translated=turn.cross_lingual)
+        guard = FactGuard(turn.question, given)
         raw = []
         for piece in generation:
             if "model_first_token_ms" not in turn.timings:  # what reading cost, before the check
@@ -533,7 +543,7 @@ class Assistant:
         timings: dict[str, float | None] = {
             "retrieve_ms": round((time.perf_counter() - started) * 1000, 1)
         }
-        turn = _Turn(f"summary of {source}", language, note, None, hits, sources, started, timings)
+        turn = _Turn(f"summary of {source}", language, note, hits, sources, started, timings)
         turn.cancel = cancel
         yield Sources(sources, language, timings["retrieve_ms"] or 0.0)
         timings["sources_ms"] = turn.elapsed()

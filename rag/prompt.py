@@ -167,7 +167,6 @@ def user_message(
     passages: list[PromptPassage],
     question: str,
     language: str,
-    earlier_question: str | None = None,
     question_first: bool = False,
 ) -> str:
     """The passages, then the question. With `question_first` the question also comes before
@@ -175,9 +174,8 @@ def user_message(
     blocks = "\n\n".join(
         f"[{p.number}] {as_data(p.title)}\n{as_data(p.text, p.withheld)}" for p in passages
     )
-    context = f"Earlier question: {earlier_question}\n" if earlier_question else ""
     ahead = question_ahead(question) if question_first else ""
-    asked = f"{context}Question: {question}\nAnswer in {language_name(language)}."
+    asked = f"Question: {question}\nAnswer in {language_name(language)}."
     return f"{ahead}<passages>\n{blocks}\n</passages>\n\n{asked}"
 
 
@@ -186,7 +184,8 @@ def user_message(
 # asked language from passages in another, and saying "no" when the passages don't hold it.
 # The model carries an example's yes/no over to questions in its language: with the "no"
 # example in French, French questions answered from German articles got margins of 0.2 and
-# were refused. French now has a cross-lingual "yes" and the "no" is in English.
+# were refused. French has a cross-lingual "yes"; English, whose "no" it is, has one too
+# (without it the XQuAD dev set's English questions were refused twice as often as German).
 _EXAMPLE_PASSAGES = [
     PromptPassage(
         1,
@@ -216,6 +215,12 @@ EXAMPLES = [
     ),
     (
         _EXAMPLE_PASSAGES,
+        "What was Nordwind's revenue in the third quarter?",
+        "en",
+        "Found: yes\nNordwind's revenue rose to 2.1 billion euros in the third quarter [1].",
+    ),
+    (
+        _EXAMPLE_PASSAGES,
         "Wie viele Turbinen hat Nordwind im dritten Quartal ausgeliefert?",
         "de",
         "Found: yes\nNordwind hat im dritten Quartal 4.200 Windturbinen ausgeliefert [1].",
@@ -227,7 +232,6 @@ def messages(
     passages: list[PromptPassage],
     question: str,
     language: str,
-    earlier_question: str | None = None,
     question_first: bool = False,
 ) -> list[dict]:
     """The chat: instructions, worked examples, then the question over `passages`.
@@ -250,7 +254,7 @@ def messages(
     return turns + [
         {
             "role": "user",
-            "content": user_message(passages, question, language, earlier_question, question_first),
+            "content": user_message(passages, question, language, question_first),
         }
     ]
 

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     min_yes_margin: float = Field(
         1.1, description="Abstain when the LLM's 'Found: yes' logit beats 'no' by less than this."
     )
+    min_yes_margin_cross_lingual: float = Field(
+        0.8,
+        description="min_yes_margin when the question's language is not the best passage's: "
+        "the small model is less sure of a passage in another language.",
+    )
     judge_passages: int = Field(
         1,
         ge=1,

@@ -106,6 +106,29 @@ def test_a_name_must_stand_whole_in_a_passage_not_as_a_stem():
     assert check.verdict == "unsupported"
 
 
+def test_a_name_translated_from_the_passage_is_held_by_its_other_endings_only_across_languages():
+    # XQuAD dev: "United Nations" from "Vereinten Nationen" was refused as unsupported.
+    passage = ["Ban Ki-moon war Generalsekretär der Vereinten Nationen."]
+    question = "What was Ban Ki-Moon the Secretary General of?"
+    answer = "Ban Ki-Moon was the Secretary General of the United Nations [1]."
+    across = check_facts(answer, question, PassageTerms(passage, translated=True))
+    assert across.verdict == "supported" and across.supported == ["Nations"]
+    assert check_facts(answer, question, PassageTerms(passage)).verdict == "unsupported"
+    # Other endings, not a shared root: "Nadella" is still not "Nadel" across languages.
+    assert not PassageTerms(["Die Nadel zeigt nach Norden."], translated=True).holds("Nadella")
+
+
+def test_a_compound_of_a_question_word_is_a_new_fact_and_an_inflection_is_not():
+    terms = PassageTerms(["Die Apotheke unterliegt der Apothekengesetzgebung."])
+    question = "Welchen Auflagen unterliegt die Apotheke?"
+    compound = check_facts(
+        "Die Apotheke unterliegt der Apothekengesetzgebung [1].", question, terms
+    )
+    assert compound.verdict == "supported"
+    inflected = check_facts("Die Apotheken unterliegen Auflagen [1].", question, terms)
+    assert inflected.verdict == "no_fact"
+
+
 def test_a_number_the_passages_hold_with_another_unit_is_unsupported():
     # de02 once: passage 1 says "2019 eine Milliarde", the answer "2019 Milliarden".
     terms = PassageTerms(["Microsoft investierte 2019 eine Milliarde Dollar in OpenAI."])

@@ -121,6 +121,32 @@ def test_a_no_from_the_model_abstains_and_drops_the_answer(make_assistant):
     assert generator.closed == 1 and generator.readings == ["Amy Hood [1]."]  # never read
 
 
+def test_a_question_asked_in_another_language_than_the_passage_has_its_own_margin(
+    make_assistant,
+):
+    # A margin between the two thresholds: the English question about the German passage
+    # is answered, the German one abstains.
+    thresholds = dict(min_yes_margin=1.1, min_yes_margin_cross_lingual=0.7)
+    english = make_assistant(FakeGenerator(0.8, ["Amy Hood [1]."]), **thresholds)
+    answer = english.ask("Who is the chief financial officer of Microsoft?")
+    assert not answer.abstained and answer.trace.cross_lingual is True
+    german = make_assistant(FakeGenerator(0.8, ["Amy Hood [1]."]), **thresholds).ask(QUESTION)
+    assert german.abstained and german.trace.abstain_reason == "model"
+    assert german.trace.cross_lingual is False
+
+
+def test_a_follow_up_is_retrieved_with_the_earlier_question_but_the_model_reads_only_its_own(
+    make_assistant,
+):
+    generator = FakeGenerator(3.0, ["Amy Hood [1]."])
+    earlier = "Wer leitet die Finanzen von Microsoft?"
+    history = [{"role": "user", "content": earlier}, {"role": "assistant", "content": "…"}]
+    answer = make_assistant(generator).ask("Und seit wann?", history=history)
+    assert answer.sources[0].source == "finanzen.txt"  # found through the earlier question
+    prompt = generator.started[0][-1]["content"]
+    assert "Und seit wann?" in prompt and earlier not in prompt
+
+
 def test_an_answer_without_a_fact_is_read_again_and_never_shown(make_assistant):
     generator = FakeGenerator(3.0, ["Microsoft hat eine Finanzchefin [1].", "Amy Hood [1]."])
     events = list(make_assistant(generator, answer_from_judgement=False).stream(QUESTION))
