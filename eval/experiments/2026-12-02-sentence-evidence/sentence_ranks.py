@@ -36,12 +36,13 @@ def holds(text: str, question: dict) -> bool:
     return any(re.search(p, text, re.I) for p in question["answers"])
 
 
-def candidates(question: str) -> list[tuple[float, float, str, str]]:
-    """(passage cosine, sentence cosine, sentence, passage) for each sentence of the best 3
-    passages."""
+def candidates(question: str) -> tuple[str, list[tuple[float, float, str, str]]]:
+    """The best passage, and (passage cosine, sentence cosine, sentence, passage) for each
+    sentence of the best 3 passages."""
     vector = assistant.embedder.encode_query(question)
+    hits = assistant.retriever.search(question, 3)
     found = []
-    for hit in assistant.retriever.search(question, 3):
+    for hit in hits:
         passage = hit.passage
         spans = sentence_spans(passage.text, passage.language) or [(0, len(passage.text))]
         sentences = [passage.text[s:e] for s, e in spans]
@@ -50,7 +51,7 @@ def candidates(question: str) -> list[tuple[float, float, str, str]]:
             (hit.dense, float(s), t, passage.text)
             for s, t in zip(similarities, sentences, strict=True)
         ]
-    return found
+    return hits[0].passage.text, found
 
 
 def ranked(found, dense_weight: float):
@@ -62,21 +63,15 @@ def selected(found, budget: int, dense_weight: float) -> str:
     if budget == 0:
         return ranked(found, dense_weight)[0][3]
     chosen: list[str] = []
+    used = 0
     for _, _, sentence, _ in ranked(found, dense_weight):
-        if not chosen or sum(map(len, chosen)) + len(sentence) <= budget:
+        if not chosen or used + len(sentence) <= budget:
             chosen.append(sentence)
+            used += len(sentence)
     return " ".join(chosen)
 
 
-rows = [
-    (
-        q,
-        in_small,
-        assistant.retriever.search(q["question"], 1)[0].passage.text,
-        candidates(q["question"]),
-    )
-    for q, in_small in questions
-]
+rows = [(q, in_small, *candidates(q["question"])) for q, in_small in questions]
 for name, part in (("dev minus dev-small", False), ("dev-small", True)):
     subset = [row for row in rows if row[1] is part]
     n = len(subset)
