@@ -106,7 +106,6 @@ class _Turn:
     timings: dict[str, float | None] = field(default_factory=dict)
     trace: Trace = field(default_factory=Trace)
     cancel: threading.Event | None = None  # set: stop the model
-    cross_lingual: bool = False  # the question's language is not the best passage's
 
     def elapsed(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 1)
@@ -362,7 +361,9 @@ class Assistant:
         reply = self._judge(turn)
         settings = self.settings
         min_margin = (
-            settings.min_yes_margin_cross_lingual if turn.cross_lingual else settings.min_yes_margin
+            settings.min_yes_margin_cross_lingual
+            if turn.trace.cross_lingual
+            else settings.min_yes_margin
         )
         if model_says_not_found(reply.judgement.yes_no_margin, min_margin):
             reply.close()
@@ -389,8 +390,7 @@ class Assistant:
         note = OTHER_LANGUAGE_NOTE if language != asked_in else ""
         timings: dict[str, float | None] = {"retrieve_ms": retrieve_ms}
         turn = _Turn(question, language, note, hits, sources, started, timings)
-        turn.cross_lingual = bool(chosen) and chosen[0].passage.language != asked_in
-        turn.trace.cross_lingual = turn.cross_lingual
+        turn.trace.cross_lingual = bool(chosen) and chosen[0].passage.language != asked_in
         return turn
 
     def _judge(self, turn: _Turn) -> Reply:
@@ -470,7 +470,9 @@ class Assistant:
         """Stream one reading, given the first `seen` passages, through the marker filter and
         the fact check."""
         markers = MarkerFilter(seen)
-        given = PassageTerms([c.text for c in turn.sources[:seen]], translated=turn.cross_lingual)
+        given = PassageTerms(
+            [c.text for c in turn.sources[:seen]], translated=bool(turn.trace.cross_lingual)
+        )
         guard = FactGuard(turn.question, given)
         raw = []
         for piece in generation:
