@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -42,6 +43,8 @@ class Trace:
 
     yes_no_margin: float | None = None  # the model's "Found: yes" logit minus "no"
     cross_lingual: bool | None = None  # the question's language is not the best passage's
+    # The margins of the passages judged alone after the first judgement found no answer.
+    further_margins: list[float] = field(default_factory=list)
     answer_check: str | None = None  # the fact check's verdict on the last reading
     rejected_readings: list[RejectedReading] = field(default_factory=list)
     # Why the assistant abstained: retrieval, model, answer_no_fact, answer_unsupported.
@@ -59,16 +62,25 @@ class Answer:
     trace: Trace = field(default_factory=Trace)
 
 
-def clean_markers(text: str, valid: int) -> tuple[str, list[int]]:
-    """Remove markers outside 1..valid; return the text and the cited numbers in order of first use.
+def valid_markers(valid: int | Collection[int]) -> frozenset[int]:
+    """The passage numbers an answer may cite: 1..valid, or the numbers given."""
+    return frozenset(range(1, valid + 1) if isinstance(valid, int) else valid)
+
+
+def clean_markers(text: str, valid: int | Collection[int]) -> tuple[str, list[int]]:
+    """Remove markers outside 1..valid (or not in `valid`); return the text and the cited
+    numbers in order of first use.
 
     >>> clean_markers("A [2]. B [7][1, 9].", valid=3)
     ('A [2]. B [1].', [2, 1])
+    >>> clean_markers("A [1]. B [2].", valid=[2])
+    ('A. B [2].', [2])
     """
     cited: list[int] = []
+    allowed = valid_markers(valid)
 
     def keep(match: re.Match) -> str:
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(1)) if 1 <= int(n) <= valid]
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(1)) if int(n) in allowed]
         for n in numbers:
             if n not in cited:
                 cited.append(n)
@@ -83,8 +95,8 @@ class MarkerFilter:
     """Streams text deltas, holding back a possible `[n]` until it is complete, so that a
     marker pointing at nothing is never shown."""
 
-    def __init__(self, valid: int):
-        self.valid = valid
+    def __init__(self, valid: int | Collection[int]):
+        self.valid = valid_markers(valid)
         self.pending = ""
 
     def feed(self, delta: str) -> str:
@@ -107,7 +119,7 @@ class MarkerFilter:
         return _SPACED_MARKER.sub(
             lambda m: (
                 m.group(0)
-                if all(1 <= int(n) <= self.valid for n in re.findall(r"\d+", m.group(1)))
+                if all(int(n) in self.valid for n in re.findall(r"\d+", m.group(1)))
                 else ""
             ),
             text,

@@ -106,6 +106,7 @@ class _Turn:
     timings: dict[str, float | None] = field(default_factory=dict)
     trace: Trace = field(default_factory=Trace)
     cancel: threading.Event | None = None  # set: stop the model
+    asked_in: str = ""  # the question's language (`language` is the answer's)
 
     def elapsed(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 1)
@@ -113,6 +114,10 @@ class _Turn:
     def messages(self, sources: list[Citation], question_first: bool = False) -> list[dict]:
         passages = [PromptPassage(c.marker, c.title, c.text, c.withheld) for c in sources]
         return messages(passages, self.question, self.language, question_first)
+
+    def other_language(self, sources: list[Citation]) -> bool:
+        """Whether any of `sources` is in another language than the question."""
+        return any(self.hits[c.marker - 1].passage.language != self.asked_in for c in sources)
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ class _Reading:
     check: FactCheck
     streamed: bool  # part of it was shown before the end
     stats: GenerationStats
-    seen: int  # the passages it was given: the first `seen` sources
+    given: list[Citation]  # the passages it was given
 
 
 class Assistant:
@@ -358,18 +363,26 @@ class Assistant:
         if too_far(best_dense, self.settings.min_dense_score):
             yield from self._abstain(turn, "retrieval")
             return
-        reply = self._judge(turn)
-        settings = self.settings
-        min_margin = (
-            settings.min_yes_margin_cross_lingual
-            if turn.trace.cross_lingual
-            else settings.min_yes_margin
-        )
-        if model_says_not_found(reply.judgement.yes_no_margin, min_margin):
+        # The best passages are judged together; when the model finds no answer in them, each
+        # of the next `judge_further` passages alone (its answer is often the second's).
+        first, further = self.settings.judge_passages, self.settings.judge_further
+        candidates = [turn.sources[:first]]
+        candidates += [[c] for c in turn.sources[first : first + further]]
+        for judged in candidates:
+            reply = self._judge(turn, judged)
+            if not model_says_not_found(
+                reply.judgement.yes_no_margin, self._min_margin(turn, judged)
+            ):
+                yield from self._answer(turn, reply, judged)
+                return
             reply.close()
-            yield from self._abstain(turn, "model")
-            return
-        yield from self._answer(turn, reply)
+        yield from self._abstain(turn, "model")
+
+    def _min_margin(self, turn: _Turn, judged: list[Citation]) -> float:
+        """The yes/no threshold: the small model is less sure of a passage in another language."""
+        if turn.other_language(judged[:1]):
+            return self.settings.min_yes_margin_cross_lingual
+        return self.settings.min_yes_margin
 
     def _prepare(
         self, question: str, history: list[dict] | None, scope: frozenset[str] | None
@@ -389,54 +402,68 @@ class Assistant:
         sources = [_citation(marker, hit) for marker, hit in enumerate(chosen, start=1)]
         note = OTHER_LANGUAGE_NOTE if language != asked_in else ""
         timings: dict[str, float | None] = {"retrieve_ms": retrieve_ms}
-        turn = _Turn(question, language, note, hits, sources, started, timings)
-        turn.trace.cross_lingual = bool(chosen) and chosen[0].passage.language != asked_in
+        turn = _Turn(question, language, note, hits, sources, started, timings, asked_in=asked_in)
+        turn.trace.cross_lingual = turn.other_language(sources[:1])
         return turn
 
-    def _judge(self, turn: _Turn) -> Reply:
-        """Start the model: its yes/no judgement first, the answer ready to stream after it."""
-        # The judgement reads only the best passages: the small model judges one passage far
+    def _judge(self, turn: _Turn, judged: list[Citation]) -> Reply:
+        """Start the model: its yes/no judgement on `judged` first, the answer ready to stream
+        after it."""
+        # The judgement reads only a few passages: the small model judges one passage far
         # better than five near-misses, and it is quick. The answer reads them all, unless it
         # goes on from the judgement (`answer_from_judgement`).
-        judged = turn.sources[: self.settings.judge_passages]
         reply = self.generator.start(
             turn.messages(
-                self._answered(turn), question_first=not self.settings.answer_from_judgement
+                self._answered(turn, judged),
+                question_first=not self.settings.answer_from_judgement,
             ),
             self.settings.max_answer_tokens,
             judge_messages=turn.messages(judged),
             cancel=turn.cancel,
         )
         judgement = reply.judgement
-        turn.trace.yes_no_margin = round(judgement.yes_no_margin, 3)
+        margin = round(judgement.yes_no_margin, 3)
+        if turn.trace.yes_no_margin is None:
+            turn.trace.yes_no_margin = margin
+        else:
+            turn.trace.further_margins.append(margin)
         asked_ahead = not self.settings.answer_from_judgement
         ahead = self.generator.count_tokens(question_ahead(turn.question)) if asked_ahead else 0
-        turn.timings.update(
+        timings = turn.timings
+        earlier = {  # a further judgement adds its reading to the first's
+            key: timings.get(key) or 0.0
+            for key in ("prompt_tokens_read", "prompt_tokens_necessary", "prompt_ms")
+        }
+        timings.update(
             prompt_tokens=judgement.prompt_tokens,
             prompt_tokens_reused=judgement.reused_tokens,
-            prompt_tokens_read=judgement.read_tokens,
+            prompt_tokens_read=earlier["prompt_tokens_read"] + judgement.read_tokens,
             # The passages, the question once and the template: all but the question ahead.
-            prompt_tokens_necessary=judgement.prompt_tokens - judgement.reused_tokens - ahead,
-            prompt_ms=round(judgement.ms, 1),
+            prompt_tokens_necessary=earlier["prompt_tokens_necessary"]
+            + judgement.prompt_tokens
+            - judgement.reused_tokens
+            - ahead,
+            prompt_ms=round(earlier["prompt_ms"] + judgement.ms, 1),
         )
         return reply
 
-    def _answered(self, turn: _Turn) -> list[Citation]:
+    def _answered(self, turn: _Turn, judged: list[Citation]) -> list[Citation]:
         """The passages the first reading of the answer is given."""
         if self.settings.answer_from_judgement:  # it goes on from the judgement's prompt
-            return turn.sources[: self.settings.judge_passages]
+            return judged
         return turn.sources
 
-    def _answer(self, turn: _Turn, reply: Reply) -> Iterator[Delta | Answer]:
+    def _answer(
+        self, turn: _Turn, reply: Reply, judged: list[Citation]
+    ) -> Iterator[Delta | Answer]:
         """Stream the answer; one the fact check rejects is read again, then abstained on."""
         # An answer must state a fact (a number or name) that the passages hold. One that does
         # not is held back and read again from all passages in the other layout (question
         # before them or not); if that reading fails too, the assistant abstains.
-        # Each reading with the number of passages it was given (best first): its facts and
-        # its markers must come from those.
-        first_read = len(self._answered(turn))
-        readings: list[tuple[Callable[[], Generation], int]] = [
-            (reply.answer, first_read),
+        # Each reading with the passages it was given: its facts and its markers must come
+        # from those.
+        readings: list[tuple[Callable[[], Generation], list[Citation]]] = [
+            (reply.answer, self._answered(turn, judged)),
             (
                 partial(
                     self.generator.answer,
@@ -444,12 +471,12 @@ class Assistant:
                     self.settings.max_answer_tokens,
                     turn.cancel,
                 ),
-                len(turn.sources),
+                turn.sources,
             ),
         ]
         completion_tokens = 0
-        for start_reading, seen in readings:
-            reading = yield from self._read(turn, start_reading(), seen)
+        for start_reading, given in readings:
+            reading = yield from self._read(turn, start_reading(), given)
             completion_tokens += reading.stats.completion_tokens
             if reading.check.acceptable or reading.streamed:
                 break
@@ -465,15 +492,13 @@ class Assistant:
             yield from self._abstain(turn, f"answer_{reading.check.verdict}")
 
     def _read(
-        self, turn: _Turn, generation: Generation, seen: int
+        self, turn: _Turn, generation: Generation, given: list[Citation]
     ) -> abc.Generator[Delta, None, _Reading]:
-        """Stream one reading, given the first `seen` passages, through the marker filter and
-        the fact check."""
-        markers = MarkerFilter(seen)
-        given = PassageTerms(
-            [c.text for c in turn.sources[:seen]], translated=bool(turn.trace.cross_lingual)
-        )
-        guard = FactGuard(turn.question, given)
+        """Stream one reading, given the passages `given`, through the marker filter and the
+        fact check."""
+        markers = MarkerFilter([c.marker for c in given])
+        terms = PassageTerms([c.text for c in given], translated=turn.other_language(given))
+        guard = FactGuard(turn.question, terms)
         raw = []
         for piece in generation:
             if "model_first_token_ms" not in turn.timings:  # what reading cost, before the check
@@ -482,7 +507,7 @@ class Assistant:
             if shown := guard.feed(markers.feed(piece)):
                 yield self._shown(turn, shown)
         held, check = guard.finish(markers.flush())
-        return _Reading("".join(raw), held, check, guard.streamed, generation.stats, seen)
+        return _Reading("".join(raw), held, check, guard.streamed, generation.stats, given)
 
     def _shown(self, turn: _Turn, text: str) -> Delta:
         """A piece of the answer; the first one carries the language note and stops the clock."""
@@ -495,10 +520,11 @@ class Assistant:
         """The held-back end, a citation if the model gave none, and the final Answer."""
         if reading.held:
             yield self._shown(turn, reading.held)
-        text, cited = clean_markers(reading.text, reading.seen)
-        passages = [c.text for c in turn.sources[: reading.seen]]
-        if not cited and text and (supporting := best_supporting(text, passages)):
+        given = reading.given
+        text, cited = clean_markers(reading.text, [c.marker for c in given])
+        if not cited and text and (supporting := best_supporting(text, [c.text for c in given])):
             # The small model often forgets its markers: cite the passage with the answer's terms.
+            supporting = given[supporting - 1].marker
             cited = [supporting]
             text = f"{text} [{supporting}]"
             yield Delta(f" [{supporting}]")
@@ -560,9 +586,7 @@ class Assistant:
             written.append(piece)
         turn.timings["completion_tokens"] = stats.completion_tokens
         turn.trace.answer_check = "summary"
-        reading = _Reading(
-            " ".join(written), "", FactCheck([], [], []), True, stats, len(turn.sources)
-        )
+        reading = _Reading(" ".join(written), "", FactCheck([], [], []), True, stats, turn.sources)
         yield from self._finish(turn, reading)
 
     def _translated(self, turn: _Turn, sentence: str, source: str, stats: GenerationStats) -> str:

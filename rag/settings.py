@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         description="Passages (best first) the LLM reads for its yes/no judgement; "
         "the answer reads all.",
     )
+    judge_further: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="When the judged passages hold no answer, judge each of the next this many "
+        "passages alone (each costs a passage's reading).",
+    )
     answer_from_judgement: bool = Field(
         True,
         description="The answer goes on from the judgement's prompt (the judged passages, "

@@ -55,8 +55,11 @@ class FakeGenerator:
     identity = "fake-generator"
     busy = False
 
-    def __init__(self, margin: float, readings: list[str]):
+    def __init__(self, margin: float | list[float], readings: list[str]):
+        """`margin`: the same for every judgement, or one per judgement in turn."""
+        self.margins = margin if isinstance(margin, list) else None
         self.margin, self.readings = margin, list(readings)
+        self.judged: list[list[dict]] = []  # the judgement prompts of `start`
         self.started: list[list[dict]] = []  # the answer prompts of `start`
         self.answered: list[list[dict]] = []  # the prompts of second readings
         self.written: list[list[dict]] = []  # the prompts of `write` (translations)
@@ -70,7 +73,9 @@ class FakeGenerator:
 
     def start(self, messages, max_tokens, judge_messages=None, cancel=None) -> Reply:
         self.started.append(messages)
-        judgement = Judgement(self.margin, 100, 60, 5.0, 140)
+        self.judged.append(judge_messages or messages)
+        margin = self.margins.pop(0) if self.margins is not None else self.margin
+        judgement = Judgement(float(margin), 100, 60, 5.0, 140)  # type: ignore[arg-type]
         return Reply(judgement, partial(self._next_reading, cancel), self._close)
 
     def answer(self, messages, max_tokens, cancel=None) -> Generation:

@@ -121,6 +121,30 @@ def test_a_no_from_the_model_abstains_and_drops_the_answer(make_assistant):
     assert generator.closed == 1 and generator.readings == ["Amy Hood [1]."]  # never read
 
 
+def test_when_the_best_passage_holds_no_answer_the_next_is_judged_alone(make_assistant, tmp_path):
+    (tmp_path / "corpus" / "hafen.txt").write_text(
+        "Hafen Kiel\n\nIm Hafen legten am Montag zwölf Schiffe an.", encoding="utf-8"
+    )
+    question = "Was geschah in Kiel am Montag?"  # the weather comes first, then the port
+    # The model says no to the best passage and yes to the second: the answer goes on from
+    # the second's judgement and cites it, never passage 1, which it was not given.
+    generator = FakeGenerator([0.2, 3.0], ["Im Hafen legten zwölf Schiffe an [1][2]."])
+    answer = make_assistant(generator, judge_further=1).ask(question)
+    assert [c.source for c in answer.sources[:2]] == ["wetter.txt", "hafen.txt"]
+    assert not answer.abstained and answer.trace.further_margins == [3.0]
+    assert [c.source for c in answer.citations] == ["hafen.txt"]
+    assert answer.text == "Im Hafen legten zwölf Schiffe an [2]."
+    first, second = (judged[-1]["content"] for judged in generator.judged)
+    assert "[1] Wetter in Kiel" in first and "Hafen" not in first
+    assert "[2] Hafen Kiel" in second and "Wetter" not in second
+    assert answer.timings["prompt_tokens_read"] == 2 * 140  # both judgements' reading
+
+    unasked = FakeGenerator([0.2, 3.0], ["Im Hafen legten zwölf Schiffe an [2]."])
+    answer = make_assistant(unasked, judge_further=0).ask(question)
+    assert answer.abstained and answer.trace.abstain_reason == "model"
+    assert len(unasked.judged) == 1 and answer.trace.further_margins == []
+
+
 def test_a_question_asked_in_another_language_than_the_passage_has_its_own_margin(
     make_assistant,
 ):

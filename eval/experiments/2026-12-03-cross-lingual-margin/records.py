@@ -38,6 +38,14 @@ for q in report["questions"]:
         "correct": q["correct"],
         "abstained": q["abstained"],
         "margin": trace.get("yes_no_margin"),
+        # The passages judged alone after the first said no (`judge_further`): margin and
+        # whether the passage is in another language than the question.
+        "further": [
+            [margin, q["gold"]["lang"] != article_language(source)]
+            for margin, source in zip(
+                trace.get("further_margins") or [], q["retrieved_sources"][1:], strict=False
+            )
+        ],
         "abstain_reason": trace.get("abstain_reason"),
         "text": q["text"],
     }
