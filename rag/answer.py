@@ -41,7 +41,10 @@ class RejectedReading:
 class Trace:
     """How an answer was decided; `Answer.timings` holds only times and token counts."""
 
+    best_dense: float | None = None  # the cosine of the passage closest to the question
     yes_no_margin: float | None = None  # the model's "Found: yes" logit minus "no"
+    # The answer model's probability that the passages answer the question (first judgement).
+    answer_probability: float | None = None
     cross_lingual: bool | None = None  # the question's language is not the best passage's
     # The margins of the passages judged alone after the first judgement found no answer.
     further_margins: list[float] = field(default_factory=list)
@@ -188,15 +191,15 @@ NUMBER_WORDS = {
 NAME_ENDINGS = ("s", "es", "n", "ns")
 
 _NUMBER = r"\d+(?:[.,\u202f\u00a0 ]\d{3})*(?:[.,]\d+)?"  # "13.000", "1,5", "2019"
-_TOKEN = re.compile(rf"{_NUMBER}|[^\W\d_]+")
+TOKEN = re.compile(rf"{_NUMBER}|[^\W\d_]+")
 
 
 def numbers_in(text: str) -> list[str]:
     """The numbers written in digits in `text`, as written ("13.000", "1,5")."""
-    return [token for token in _TOKEN.findall(text) if token[0].isdigit()]
+    return [token for token in TOKEN.findall(text) if token[0].isdigit()]
 
 
-def _number(token: str) -> str:
+def number_digits(token: str) -> str:
     """A number's digits without separators ("13.000" and "13,000" -> "13000"; "1,5" -> "15")."""
     return re.sub(r"\D", "", token)
 
@@ -214,7 +217,7 @@ UNITS = {
     **dict.fromkeys(("%", "prozent", "percent", "pour cent", "per cent"), "%"),
 }
 _QUANTITY = re.compile(
-    rf"({_TOKEN.pattern})"
+    rf"({TOKEN.pattern})"
     r"(?=[\s\u202f\u00a0-]*(%|pour cent|per cent|[^\W\d_]+))"  # a lookahead: "2019 eine Milliarde"
 )
 
@@ -230,7 +233,7 @@ def quantities(text: str) -> set[tuple[str, str]]:
         number, unit = match.group(1).lower(), UNITS.get(match.group(2).lower())
         number = NUMBER_WORDS.get(number, number)
         if unit and number[0].isdigit():
-            found.add((_number(number), unit))
+            found.add((number_digits(number), unit))
     return found
 
 
@@ -246,9 +249,9 @@ class PassageTerms:
         self.quantities: set[tuple[str, str]] = set()
         for passage in passages:
             self.quantities |= quantities(passage)
-            for token in _TOKEN.findall(passage):
+            for token in TOKEN.findall(passage):
                 if token[0].isdigit():
-                    self.numbers.add(_number(token))
+                    self.numbers.add(number_digits(token))
                 else:
                     word = token.lower()
                     self.words.add(word)
@@ -259,7 +262,7 @@ class PassageTerms:
         """A number by its digits; a name as a whole word, give or take a genitive or plural
         ending ("Googles", "Scott's"): a stem would let "Nadella" match "Nadel"."""
         if token[0].isdigit():
-            return _number(token) in self.numbers
+            return number_digits(token) in self.numbers
         word = token.lower()
         forms = {
             word,
@@ -269,16 +272,16 @@ class PassageTerms:
         if not forms.isdisjoint(self.words):
             return True
         # Six shared letters, not five: "Nadella" is no form of "Nadel".
-        return self.translated and any(_inflected(word, held, 6) for held in self.words)
+        return self.translated and any(inflected(word, held, 6) for held in self.words)
 
 
-def _inflected(a: str, b: str, shared_start: int = 5) -> bool:
+def inflected(a: str, b: str, shared_start: int = 5) -> bool:
     """The same word with other endings: a shared start of `shared_start` letters or more and
     at most four letters beyond it on either side ("Milliarde", "Milliarden"; "merge",
     "merged"). A compound is another word ("Apotheke", "Apothekengesetzgebung"), and so is one
     that only shares a root ("Immunsystem", "Immunologie").
 
-    >>> _inflected("milliarde", "milliarden"), _inflected("apotheke", "apothekengesetzgebung")
+    >>> inflected("milliarde", "milliarden"), inflected("apotheke", "apothekengesetzgebung")
     (True, False)
     """
     if a == b:
@@ -349,12 +352,12 @@ def check_facts(answer_text: str, question: str, passages: PassageTerms) -> Fact
     new: list[str] = []
     supported: list[str] = []
     unsupported: list[str] = []
-    tokens = _TOKEN.findall(MARKER.sub(" ", answer_text.replace("'s ", " ")))
+    tokens = TOKEN.findall(MARKER.sub(" ", answer_text.replace("'s ", " ")))
     for position, token in enumerate(tokens):
         word = token.lower()
         if (
             word in FILLER_WORDS
-            or any(_inflected(word, a) for a in asked)
+            or any(inflected(word, a) for a in asked)
             or (len(word) < 2 and not token[0].isdigit())
         ):
             continue

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from rag import models
-from rag.abstention import abstention_message, model_says_not_found, too_far
+from rag.abstention import ANSWER_MODEL_FILE, AnswerModel, abstention_message, too_far
 from rag.answer import (
     Answer,
     Citation,
@@ -163,6 +163,11 @@ class Assistant:
         # when warming.
         if generator is None and not self.settings.generator_url:
             self._generator_source = models.generator_source(self.settings)
+        self.answer_model = AnswerModel.load(self.settings.answer_model or ANSWER_MODEL_FILE)
+        threshold = self.settings.min_answer_probability
+        self.min_answer_probability = (
+            self.answer_model.threshold if threshold is None else threshold
+        )
         self.screen: InstructionScreen | None = None
         if embedder is None:
             source = models.embedder_source(self.settings)
@@ -360,6 +365,7 @@ class Assistant:
         yield Sources(turn.sources, turn.language, turn.timings["retrieve_ms"] or 0.0)
         turn.timings["sources_ms"] = turn.elapsed()
         best_dense = max((h.dense for h in turn.hits), default=None)
+        turn.trace.best_dense = None if best_dense is None else round(best_dense, 4)
         if too_far(best_dense, self.settings.min_dense_score):
             yield from self._abstain(turn, "retrieval")
             return
@@ -370,19 +376,18 @@ class Assistant:
         candidates += [[c] for c in turn.sources[first : first + further]]
         for judged in candidates:
             reply = self._judge(turn, judged)
-            if not model_says_not_found(
-                reply.judgement.yes_no_margin, self._min_margin(turn, judged)
-            ):
+            probability = self.answer_model.probability(
+                reply.judgement.yes_no_margin,
+                turn.other_language(judged[:1]),
+                turn.hits[judged[0].marker - 1].dense,
+            )
+            if turn.trace.answer_probability is None:
+                turn.trace.answer_probability = round(probability, 4)
+            if probability >= self.min_answer_probability:
                 yield from self._answer(turn, reply, judged)
                 return
             reply.close()
         yield from self._abstain(turn, "model")
-
-    def _min_margin(self, turn: _Turn, judged: list[Citation]) -> float:
-        """The yes/no threshold: the small model is less sure of a passage in another language."""
-        if turn.other_language(judged[:1]):
-            return self.settings.min_yes_margin_cross_lingual
-        return self.settings.min_yes_margin
 
     def _prepare(
         self, question: str, history: list[dict] | None, scope: frozenset[str] | None

@@ -8,10 +8,11 @@ import tomllib
 from dataclasses import asdict
 from pathlib import Path
 
-from rag.evaluation import Outcome, answer_kind, breakdown
+from rag.evaluation import Outcome, ReliabilityBin, answer_kind, breakdown, reliability
 
 HEADLINE = [
     ("answer_accuracy", "answer accuracy"),
+    ("answer_accuracy_terms", "answer accuracy, the gold's words in any form"),
     ("citation_precision", "citation precision"),
     ("citation_recall", "citation recall"),
     ("language_accuracy", "answer language right"),
@@ -62,6 +63,21 @@ def summary_table(summary: dict, by_language: dict[str, dict]) -> str:
             + " | ".join(_fmt(by_language[lang].get(key), share) for lang in languages)
             + " |"
         )
+    return "\n".join(lines)
+
+
+def reliability_table(bins: list[ReliabilityBin]) -> str:
+    """The answer model's reliability as a Markdown table (bins nobody fell in are left out)."""
+    lines = [
+        "| probability | judged | mean probability | answerable | answered | answered right |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for b in bins:
+        if b.judged:
+            lines.append(
+                f"| {b.low:.1f}–{b.high:.1f} | {b.judged} | {_fmt(b.mean_probability)} | "
+                f"{_fmt(b.answerable_share)} | {b.answered} | {_fmt(b.right_share)} |"
+            )
     return "\n".join(lines)
 
 
@@ -123,7 +139,29 @@ def _plots(
     fig.tight_layout()
     fig.savefig(folder / "latency.png", dpi=100)
     plt.close(fig)
-    return written + ["latency.png"]
+    written.append("latency.png")
+    bins = [b for b in reliability(outcomes) if b.judged]
+    if bins:
+        fig, ax = plt.subplots(figsize=(4, 4))
+        ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", label="calibrated")
+        ax.plot(
+            [b.mean_probability for b in bins],
+            [b.answerable_share for b in bins],
+            marker="o",
+            color="#3b6ea5",
+            label="questions judged",
+        )
+        ax.set_xlabel("probability that the passages answer it")
+        ax.set_ylabel("share answerable")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.legend(loc="upper left")
+        ax.set_title("reliability")
+        fig.tight_layout()
+        fig.savefig(folder / "reliability.png", dpi=100)
+        plt.close(fig)
+        written.append("reliability.png")
+    return written
 
 
 def write_report(
@@ -160,6 +198,10 @@ def write_report(
         summary_table(summary, by_category) + "\n",
         "## By kind of answer\n",
         summary_table(summary, by_answer_kind) + "\n",
+        "## Answer model reliability\n",
+        "The probability that the passages answer the question against how often the"
+        " questions the model judged were answerable, and how many were answered and right.\n",
+        reliability_table(reliability(outcomes)) + "\n",
         "## Plots\n",
         "\n".join(f"![{p}]({p})" for p in plots) + "\n",
         f"## Failed questions ({len(failed)})\n",

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rag.answer import MARKER
+from rag.answer import MARKER, TOKEN, inflected, number_digits, quantities
 from rag.errors import GoldError
 from rag.language import _function_word_vote, detect_language
 
@@ -51,6 +52,74 @@ def answer_correct(text: str, patterns: list[str]) -> bool:
     True
     """
     return any(re.search(p, text, re.IGNORECASE) for p in patterns)
+
+
+def answer_has_terms(text: str, patterns: list[str], question: str = "") -> bool:
+    r"""True when the text states every word and number of an accepted answer that the
+    question does not, in any order, inflection, accents or number format, and its
+    quantities with their units: "37.6 billion dollars" for "$37.6 billion", "February 28,
+    2008" for "28 February 2008", "ENR" for "Engineering News-Record (ENR)". Only for answers
+    given as escaped literals (the XQuAD set's); a hand-written pattern says exactly what it
+    accepts.
+
+    >>> answer_has_terms("The endowment is 37.6 billion dollars [1].", [r"\$37\.6\ billion"])
+    True
+    >>> answer_has_terms("Das ENR sammelt sie [1].", [r"Engineering\ News\-Record\ \(ENR\)"])
+    True
+    >>> answer_has_terms("They were in the 1970s [1].", [r"the\ 1960s\ and\ 1970s"])
+    False
+    >>> answer_has_terms("It cost 37.6 million dollars.", [r"\$37\.6\ billion"])
+    False
+    >>> answer_has_terms("It ran out in 1279.", [r"after\ 1279"])
+    False
+    >>> answer_has_terms("It is constructing.", [r"Construction"], "What is constructing?")
+    False
+    """
+    said = _terms(MARKER.sub(" ", text))
+    asked = _terms(question)
+    said_quantities = quantities(text)
+    for pattern in patterns:
+        literal = re.sub(r"\\(.)", r"\1", pattern)
+        if re.escape(literal) != pattern:
+            continue  # a pattern of its own
+        for answer in _readings(literal):
+            # Restating the question proves nothing: "the process of constructing" for
+            # "Construction" asked as "What is the process of constructing a building?".
+            wanted = {w for w in _terms(answer) if not any(inflected(w, a) for a in asked)}
+            held = all(
+                any(inflected(w, s) for s in said) if w[0].isalpha() else w in said for w in wanted
+            )
+            if wanted and held and quantities(answer) <= said_quantities:
+                return True
+    return False
+
+
+def _readings(answer: str) -> list[str]:
+    """An answer, its words outside brackets and each bracket's: "Engineering News-Record
+    (ENR)" is given as the name or as the abbreviation."""
+    inside = re.findall(r"\(([^()]*)\)", answer)
+    return [answer, re.sub(r"\([^()]*\)", " ", answer), *inside]
+
+
+# Words an answer may drop or change without changing what it says: articles and "and".
+# Prepositions stay: "after 1279" is not "in 1279".
+_ARTICLES = frozenset(
+    "a an the and der die das den dem des ein eine einen einem einer eines und le la les l un "
+    "une du et".split()
+)
+
+
+def _terms(text: str) -> set[str]:
+    """Numbers as digits and words of two letters or more, lower-cased without accents,
+    without articles."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    terms = set()
+    for token in TOKEN.findall(plain):
+        if token[0].isdigit():
+            terms.add(number_digits(token))
+        elif len(token) > 1 and token.lower() not in _ARTICLES:
+            terms.add(token.lower())
+    return terms
 
 
 def reciprocal_rank(retrieved_sources: list[str], gold_sources: list[str]) -> float:
@@ -122,6 +191,13 @@ class Outcome:
         return not self.abstained and answer_correct(self.text, self.gold.answers)
 
     @property
+    def states_answer_terms(self) -> bool:
+        """Answered, stating an accepted answer's words and numbers (`answer_has_terms`)."""
+        return self.gold.answerable and (
+            self.correct or (not self.abstained and answer_has_terms(self.text, self.gold.answers))
+        )
+
+    @property
     def citation_precision(self) -> float | None:
         if not self.cited_sources:
             return None
@@ -156,6 +232,8 @@ def summarise(outcomes: list[Outcome]) -> dict:
     return {
         "questions": len(outcomes),
         "answer_accuracy": _mean(o.correct for o in answerable),
+        # The same, counting answers that state the gold's words and numbers in other forms.
+        "answer_accuracy_terms": _mean(o.states_answer_terms for o in answerable),
         "cited_source_correct": _mean(o.cited_source_correct for o in answered),
         "citation_precision": _mean(o.citation_precision for o in answered),
         "citation_recall": _mean(
@@ -201,6 +279,63 @@ def summarise(outcomes: list[Outcome]) -> dict:
             if (o.trace or {}).get("answer_check")
         ),
     }
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """Questions whose answer model's probability (that the passages answer the question)
+    fell in [low, high)."""
+
+    low: float
+    high: float
+    judged: int  # questions the model judged with a probability in the bin
+    mean_probability: float | None
+    answerable: int  # of them, answerable: a calibrated model's share is its probability
+    answered: int
+    right: int  # answered and right
+
+    @property
+    def answerable_share(self) -> float | None:
+        return self.answerable / self.judged if self.judged else None
+
+    @property
+    def right_share(self) -> float | None:
+        return self.right / self.answered if self.answered else None
+
+
+def reliability(outcomes: list[Outcome], bins: int = 10) -> list[ReliabilityBin]:
+    """The answer model's probability against how often the questions were answerable, per
+    bin: for a calibrated model the two agree.
+
+    >>> gold = GoldQuestion("q", "de", "?", ["Hood"], ["a.txt"], True)
+    >>> near_miss = GoldQuestion("n", "de", "?", [], [], False)
+    >>> def said(gold, p):
+    ...     return Outcome(gold, "Hood", False, True, [], [], {}, trace={"answer_probability": p})
+    >>> bins = reliability([said(gold, 0.82), said(near_miss, 0.85)])
+    >>> [(b.low, b.judged, b.answerable, b.right) for b in bins if b.judged]
+    [(0.8, 2, 1, 1)]
+    """
+    judged = [
+        (o, float(p))
+        for o in outcomes
+        if (p := (o.trace or {}).get("answer_probability")) is not None
+    ]
+    result = []
+    for number in range(bins):
+        low, high = number / bins, (number + 1) / bins
+        inside = [(o, p) for o, p in judged if low <= p < high or (high == 1.0 and p == 1.0)]
+        result.append(
+            ReliabilityBin(
+                low,
+                high,
+                len(inside),
+                statistics.fmean(p for _, p in inside) if inside else None,
+                sum(o.gold.answerable for o, _ in inside),
+                sum(not o.abstained for o, _ in inside),
+                sum(o.gold.answerable and o.correct for o, _ in inside),
+            )
+        )
+    return result
 
 
 def answer_kind(gold: GoldQuestion) -> str:

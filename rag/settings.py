@@ -112,13 +112,18 @@ class Settings(BaseSettings):
         0.20,
         description="Abstain without asking the LLM when the best passage's cosine is below this.",
     )
-    min_yes_margin: float = Field(
-        1.1, description="Abstain when the LLM's 'Found: yes' logit beats 'no' by less than this."
+    answer_model: Path | None = Field(
+        None,
+        description="The answer model (rag/abstention.py): coefficients fitted by "
+        "eval/calibrate.py for this generator; empty = the packaged rag/answer_model.json.",
     )
-    min_yes_margin_cross_lingual: float = Field(
-        0.8,
-        description="min_yes_margin when the question's language is not the best passage's: "
-        "the small model is less sure of a passage in another language.",
+    min_answer_probability: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Abstain when the probability that the passages answer the question is "
+        "below this; "
+        "empty = the answer model's own threshold.",
     )
     judge_passages: int = Field(
         1,

@@ -3,6 +3,8 @@ the real Chroma and a deterministic embedder: which path a question takes, and w
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 
 import pytest
@@ -145,18 +147,27 @@ def test_when_the_best_passage_holds_no_answer_the_next_is_judged_alone(make_ass
     assert len(unasked.judged) == 1 and answer.trace.further_margins == []
 
 
-def test_a_question_asked_in_another_language_than_the_passage_has_its_own_margin(
-    make_assistant,
+def test_the_answer_model_decides_with_the_language_pair_and_records_its_probability(
+    make_assistant, tmp_path
 ):
-    # A margin between the two thresholds: the English question about the German passage
-    # is answered, the German one abstains.
-    thresholds = dict(min_yes_margin=1.1, min_yes_margin_cross_lingual=0.7)
-    english = make_assistant(FakeGenerator(0.8, ["Amy Hood [1]."]), **thresholds)
+    # The same margin: the English question about the German passage is answered, the
+    # German one abstains, as the model's cross-lingual weight says.
+    model = tmp_path / "answer_model.json"
+    weights = {"margin": 1.0, "cross_lingual": 0.5, "dense": 0.0}
+    model.write_text(json.dumps({"weights": weights, "bias": -1.0, "threshold": 0.55}))
+    english = make_assistant(FakeGenerator(0.8, ["Amy Hood [1]."]), answer_model=model)
     answer = english.ask("Who is the chief financial officer of Microsoft?")
     assert not answer.abstained and answer.trace.cross_lingual is True
-    german = make_assistant(FakeGenerator(0.8, ["Amy Hood [1]."]), **thresholds).ask(QUESTION)
-    assert german.abstained and german.trace.abstain_reason == "model"
-    assert german.trace.cross_lingual is False
+    assert answer.trace.answer_probability == pytest.approx(1 / (1 + math.exp(-0.3)), abs=1e-4)
+    german = make_assistant(FakeGenerator(0.8, ["Amy Hood [1]."]), answer_model=model)
+    answer = german.ask(QUESTION)
+    assert answer.abstained and answer.trace.abstain_reason == "model"
+    assert answer.trace.cross_lingual is False
+    # A threshold of the person's own overrides the model's.
+    eager = make_assistant(
+        FakeGenerator(0.8, ["Amy Hood [1]."]), answer_model=model, min_answer_probability=0.4
+    )
+    assert not eager.ask(QUESTION).abstained
 
 
 def test_a_follow_up_is_retrieved_with_the_earlier_question_but_the_model_reads_only_its_own(

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from rag.errors import GoldError
@@ -5,6 +7,7 @@ from rag.evaluation import (
     GoldQuestion,
     Outcome,
     answer_correct,
+    answer_has_terms,
     groundedness,
     language_ok,
     load_gold,
@@ -43,6 +46,28 @@ def outcome(
 def test_accepted_answers_are_patterns():
     assert answer_correct("Es waren $13bn.", [r"13\s*Milliarden", r"\$13\s*bn"])
     assert not answer_correct("Es waren 1,3 Milliarden.", [r"\b13\s*Milliarden"])
+
+
+def test_an_answer_with_the_golds_words_in_other_forms_counts_only_beside_the_exact_figure():
+    # XQuAD's answers are escaped literals, the English questions' with the German answer too.
+    gold = [re.escape("28 February 2008"), re.escape("28. Februar 2008")]
+    assert answer_has_terms("They signed on February 28, 2008 [1].", gold)
+    assert not answer_has_terms("They signed on February 28, 2009 [1].", gold)
+    assert answer_has_terms("Die Farben waren Schwarz und Gelb [1].", [re.escape("Schwarz-Gelb")])
+    assert answer_has_terms("Es war der Elfte Doktor [1].", [re.escape("Der Elfte Doktor")])
+    assert not answer_has_terms("Es war der Zwölfte Doktor [1].", [re.escape("Der Elfte Doktor")])
+    # A hand-written pattern is taken as it stands: only the exact figure reads it.
+    assert not answer_has_terms("Es waren 13 Mrd. Dollar.", [r"13\s*Milliarden"])
+    # Restating the question is no answer, though "constructing" is a form of "Construction".
+    question = "What is the process of constructing a building?"
+    restated = "It is the process of constructing a building [1]."
+    assert not answer_has_terms(restated, [re.escape("Construction")], question)
+    assert answer_has_terms(restated, [re.escape("Construction")])
+
+    dated = GoldQuestion("q", "en", "When?", gold, ["a.txt"], True)
+    said = Outcome(dated, "On February 28, 2008 [1].", False, True, ["a.txt"], ["a.txt"], {})
+    figures = summarise([said])
+    assert figures["answer_accuracy"] == 0.0 and figures["answer_accuracy_terms"] == 1.0
 
 
 def test_reciprocal_rank():
@@ -134,3 +159,25 @@ def test_the_summary_table_prints_shares_as_percentages_and_rates_as_numbers():
         and "| of which reused from cache p50 | 0 | 0 |" in table
     )
     assert "| total p50 (ms) | 812 | 812 |" in table
+
+
+def test_the_report_shows_the_answer_models_reliability_as_a_table_and_a_plot(tmp_path):
+    from rag.eval_report import write_report
+
+    gold = GoldQuestion("q", "de", "Wer?", [r"Hood"], ["a.txt"], True)
+    near_miss = GoldQuestion("n", "de", "Wer noch?", [], [], False)
+    outcomes = [
+        Outcome(asked, text, abstained, True, [], [], {"total_ms": 9.0}, trace=trace)
+        for asked, text, abstained, trace in [
+            (gold, "Amy Hood [1].", False, {"answer_probability": 0.91}),
+            (gold, "Kevin Scott [1].", False, {"answer_probability": 0.95}),
+            (near_miss, "Amy Hood [1].", False, {"answer_probability": 0.93}),
+            (near_miss, "Dazu steht nichts.", True, {"answer_probability": 0.12}),
+        ]
+    ]
+    summary = summarise(outcomes)
+    folder = write_report(tmp_path, {}, summary, {"de": summary}, {"x": summary}, outcomes)
+    report = (folder / "report.md").read_text()
+    assert "| 0.9–1.0 | 3 | 93.0% | 66.7% | 3 | 33.3% |" in report
+    assert "| 0.1–0.2 | 1 | 12.0% | 0% | 0 | – |" in report
+    assert (folder / "reliability.png").stat().st_size > 1000

@@ -38,8 +38,7 @@ for q in report["questions"]:
         "correct": q["correct"],
         "abstained": q["abstained"],
         "margin": trace.get("yes_no_margin"),
-        # The passages judged alone after the first said no (`judge_further`): margin and
-        # whether the passage is in another language than the question.
+        "dense": trace.get("best_dense"),  # the best passage's cosine, when the trace has it
         "further": [
             [margin, q["gold"]["lang"] != article_language(source)]
             for margin, source in zip(
