@@ -194,7 +194,11 @@ class Outcome:
     def states_answer_terms(self) -> bool:
         """Answered, stating an accepted answer's words and numbers (`answer_has_terms`)."""
         return self.gold.answerable and (
-            self.correct or (not self.abstained and answer_has_terms(self.text, self.gold.answers))
+            self.correct
+            or (
+                not self.abstained
+                and answer_has_terms(self.text, self.gold.answers, self.gold.question)
+            )
         )
 
     @property

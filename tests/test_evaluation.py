@@ -66,8 +66,10 @@ def test_an_answer_with_the_golds_words_in_other_forms_counts_only_beside_the_ex
 
     dated = GoldQuestion("q", "en", "When?", gold, ["a.txt"], True)
     said = Outcome(dated, "On February 28, 2008 [1].", False, True, ["a.txt"], ["a.txt"], {})
-    figures = summarise([said])
-    assert figures["answer_accuracy"] == 0.0 and figures["answer_accuracy_terms"] == 1.0
+    asked = GoldQuestion("c", "en", question, [re.escape("Construction")], ["a.txt"], True)
+    restating = Outcome(asked, restated, False, True, ["a.txt"], ["a.txt"], {})
+    figures = summarise([said, restating])
+    assert figures["answer_accuracy"] == 0.0 and figures["answer_accuracy_terms"] == 0.5
 
 
 def test_reciprocal_rank():
