@@ -416,14 +416,22 @@ def test_rating_regenerating_and_exporting_an_answer(browser, app_url, app_folde
 def test_keyboard_use_labels_and_a_phone_sized_screen(browser, app_url):
     """Enter asks and Esc stops; the controls have names a screen reader reads; at 390 px
     nothing scrolls sideways and the question, the buttons and the sources are in view."""
+    from playwright.sync_api import expect
+
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(app_url)
     page.wait_for_selector("#question textarea", timeout=120_000)
-    # Accessible names, as the browser computes them for a screen reader.
-    assert page.get_by_role("textbox", name=re.compile("^Question")).count() == 1
+    # Accessible names, as the browser computes them for a screen reader. `expect` waits:
+    # Gradio mounts the controls one by one, and the question box may come first.
+    expect(page.get_by_role("textbox", name=re.compile("^Question"))).to_have_count(
+        1, timeout=30_000
+    )
     for name in ("Ask", "Stop", "Export as Markdown"):
-        assert page.get_by_role("button", name=name, exact=True).count() == 1, name
-    assert page.get_by_role("checkbox", name=re.compile("Search only")).count() == 1
+        named = page.get_by_role("button", name=name, exact=True)
+        expect(named).to_have_count(1, timeout=30_000)
+    expect(page.get_by_role("checkbox", name=re.compile("Search only"))).to_have_count(
+        1, timeout=30_000
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
     stopped = ask_and_stop(
