@@ -37,17 +37,28 @@ class RejectedReading:
     verdict: str
 
 
+@dataclass(frozen=True)
+class Judged:
+    """One yes/no judgement: the passages the model read, and what the answer model made of it."""
+
+    passages: tuple[int, ...]  # their numbers
+    margin: float  # the model's "Found: yes" logit minus "no"
+    cross_lingual: bool  # the first of them is in another language than the question
+    dense: float  # its cosine
+    probability: float  # that they answer the question (the answer model's)
+
+
 @dataclass
 class Trace:
     """How an answer was decided; `Answer.timings` holds only times and token counts."""
 
     best_dense: float | None = None  # the cosine of the passage closest to the question
-    yes_no_margin: float | None = None  # the model's "Found: yes" logit minus "no"
-    # The answer model's probability that the passages answer the question (first judgement).
+    # The first decision's judgement (of the contenders, the likelier): its margin, the answer
+    # model's probability, and whether its passage is in another language than the question.
+    yes_no_margin: float | None = None
     answer_probability: float | None = None
-    cross_lingual: bool | None = None  # the question's language is not the best passage's
-    # The margins of the passages judged alone after the first judgement found no answer.
-    further_margins: list[float] = field(default_factory=list)
+    cross_lingual: bool | None = None
+    judgements: list[Judged] = field(default_factory=list)  # every one, in the order made
     answer_check: str | None = None  # the fact check's verdict on the last reading
     rejected_readings: list[RejectedReading] = field(default_factory=list)
     # Why the assistant abstained: retrieval, model, answer_no_fact, answer_unsupported.

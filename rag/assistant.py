@@ -20,6 +20,7 @@ from rag.answer import (
     Citation,
     FactCheck,
     FactGuard,
+    Judged,
     MarkerFilter,
     PassageTerms,
     RejectedReading,
@@ -369,25 +370,47 @@ class Assistant:
         if too_far(best_dense, self.settings.min_dense_score):
             yield from self._abstain(turn, "retrieval")
             return
-        # The best passages are judged together; when the model finds no answer in them, each
-        # of the next `judge_further` passages alone (its answer is often the second's).
+        # The best passages are judged together, and the next one alone too when its cosine is
+        # as good (`judge_second_within`): the likelier is answered from. When the model finds
+        # no answer, each of the next `judge_further` passages alone (often the second's).
         first, further = self.settings.judge_passages, self.settings.judge_further
-        candidates = [turn.sources[:first]]
-        candidates += [[c] for c in turn.sources[first : first + further]]
-        for judged in candidates:
-            reply = self._judge(turn, judged)
-            probability = self.answer_model.probability(
-                reply.judgement.yes_no_margin,
-                turn.other_language(judged[:1]),
-                turn.hits[judged[0].marker - 1].dense,
-            )
-            if turn.trace.answer_probability is None:
-                turn.trace.answer_probability = round(probability, 4)
-            if probability >= self.min_answer_probability:
+        decisions = [self._contenders(turn, turn.sources[:first])]
+        decisions += [[[c]] for c in turn.sources[first : first + further]]
+        for contenders in decisions:
+            reply, judged, verdict = self._likelier(turn, contenders)
+            if turn.trace.answer_probability is None:  # the first decision's, for calibration
+                turn.trace.yes_no_margin = verdict.margin
+                turn.trace.answer_probability = verdict.probability
+                turn.trace.cross_lingual = verdict.cross_lingual
+            if verdict.probability >= self.min_answer_probability:
                 yield from self._answer(turn, reply, judged)
                 return
             reply.close()
         yield from self._abstain(turn, "model")
+
+    def _contenders(self, turn: _Turn, judged: list[Citation]) -> list[list[Citation]]:
+        """`judged`, and before it the next passage alone when its cosine is within
+        `judge_second_within` of the best's: which of two such passages holds the answer,
+        the model's judgement tells better than their cosines (docs/decisions.md)."""
+        within = self.settings.judge_second_within
+        if within > 0 and len(turn.sources) > len(judged):
+            second = turn.sources[len(judged)]
+            best = turn.hits[judged[0].marker - 1].dense
+            if best - turn.hits[second.marker - 1].dense <= within:
+                return [[second], judged]
+        return [judged]
+
+    def _likelier(
+        self, turn: _Turn, contenders: list[list[Citation]]
+    ) -> tuple[Reply, list[Citation], Judged]:
+        """Judge each of `contenders` and keep the one the answer model rates likelier to
+        answer, the last on a tie (it is the best; its prompt stays in the KV cache)."""
+        replies = [(self._judge(turn, judged), judged) for judged in contenders]
+        (reply, verdict), judged = max(reversed(replies), key=lambda r: r[0][1].probability)
+        for (other, _), _ in replies:
+            if other is not reply:
+                other.close()
+        return reply, judged, verdict
 
     def _prepare(
         self, question: str, history: list[dict] | None, scope: frozenset[str] | None
@@ -411,9 +434,9 @@ class Assistant:
         turn.trace.cross_lingual = turn.other_language(sources[:1])
         return turn
 
-    def _judge(self, turn: _Turn, judged: list[Citation]) -> Reply:
+    def _judge(self, turn: _Turn, judged: list[Citation]) -> tuple[Reply, Judged]:
         """Start the model: its yes/no judgement on `judged` first, the answer ready to stream
-        after it."""
+        after it. The judgement is recorded in the trace with the answer model's probability."""
         # The judgement reads only a few passages: the small model judges one passage far
         # better than five near-misses, and it is quick. The answer reads them all, unless it
         # goes on from the judgement (`answer_from_judgement`).
@@ -427,11 +450,17 @@ class Assistant:
             cancel=turn.cancel,
         )
         judgement = reply.judgement
-        margin = round(judgement.yes_no_margin, 3)
-        if turn.trace.yes_no_margin is None:
-            turn.trace.yes_no_margin = margin
-        else:
-            turn.trace.further_margins.append(margin)
+        cross_lingual = turn.other_language(judged[:1])
+        dense = turn.hits[judged[0].marker - 1].dense
+        probability = self.answer_model.probability(judgement.yes_no_margin, cross_lingual, dense)
+        verdict = Judged(
+            tuple(c.marker for c in judged),
+            round(judgement.yes_no_margin, 3),
+            cross_lingual,
+            round(dense, 4),
+            round(probability, 4),
+        )
+        turn.trace.judgements.append(verdict)
         asked_ahead = not self.settings.answer_from_judgement
         ahead = self.generator.count_tokens(question_ahead(turn.question)) if asked_ahead else 0
         timings = turn.timings
@@ -450,7 +479,7 @@ class Assistant:
             - ahead,
             prompt_ms=round(earlier["prompt_ms"] + judgement.ms, 1),
         )
-        return reply
+        return reply, verdict
 
     def _answered(self, turn: _Turn, judged: list[Citation]) -> list[Citation]:
         """The passages the first reading of the answer is given."""

@@ -139,6 +139,14 @@ class Settings(BaseSettings):
         description="When the judged passages hold no answer, judge each of the next this many "
         "passages alone (each costs a passage's reading).",
     )
+    judge_second_within: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="Also judge the next passage alone when its cosine is within this of the "
+        "best's, and answer from the one the answer model rates likelier (0 = never; it "
+        "costs a passage's reading).",
+    )
     answer_from_judgement: bool = Field(
         True,
         description="The answer goes on from the judgement's prompt (the judged passages, "

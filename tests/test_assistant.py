@@ -133,7 +133,7 @@ def test_when_the_best_passage_holds_no_answer_the_next_is_judged_alone(make_ass
     generator = FakeGenerator([0.2, 3.0], ["Im Hafen legten zwölf Schiffe an [1][2]."])
     answer = make_assistant(generator, judge_further=1).ask(question)
     assert [c.source for c in answer.sources[:2]] == ["wetter.txt", "hafen.txt"]
-    assert not answer.abstained and answer.trace.further_margins == [3.0]
+    assert not answer.abstained and [j.margin for j in answer.trace.judgements] == [0.2, 3.0]
     assert [c.source for c in answer.citations] == ["hafen.txt"]
     assert answer.text == "Im Hafen legten zwölf Schiffe an [2]."
     first, second = (judged[-1]["content"] for judged in generator.judged)
@@ -144,7 +144,31 @@ def test_when_the_best_passage_holds_no_answer_the_next_is_judged_alone(make_ass
     unasked = FakeGenerator([0.2, 3.0], ["Im Hafen legten zwölf Schiffe an [2]."])
     answer = make_assistant(unasked, judge_further=0).ask(question)
     assert answer.abstained and answer.trace.abstain_reason == "model"
-    assert len(unasked.judged) == 1 and answer.trace.further_margins == []
+    assert len(unasked.judged) == 1 and [j.passages for j in answer.trace.judgements] == [(1,)]
+
+
+def test_a_second_passage_as_close_as_the_best_is_judged_too_and_the_likelier_answered(
+    make_assistant, tmp_path
+):
+    (tmp_path / "corpus" / "hafen.txt").write_text(
+        "Hafen Kiel\n\nIm Hafen legten am Montag zwölf Schiffe an.", encoding="utf-8"
+    )
+    question = "Was geschah in Kiel am Montag?"
+    # Within any gap (2: cosines differ by less), the second passage is judged first, then the
+    # best, whose prompt the answer then goes on from; the model's "yes" to the second wins.
+    generator = FakeGenerator([3.0, 0.2], ["Im Hafen legten zwölf Schiffe an [2]."])
+    answer = make_assistant(generator, judge_second_within=2.0).ask(question)
+    assert [j.passages for j in answer.trace.judgements] == [(2,), (1,)]
+    assert not answer.abstained and [c.source for c in answer.citations] == ["hafen.txt"]
+    assert answer.trace.yes_no_margin == 3.0 and generator.closed == 1  # the best's reply
+    assert "[2] Hafen Kiel" in generator.judged[0][-1]["content"]
+    # On a tie the best passage is answered from; with no gap the second is not judged.
+    tie = FakeGenerator(3.0, ["Es regnet [1]."])
+    answer = make_assistant(tie, judge_second_within=2.0).ask(question)
+    assert len(tie.judged) == 2 and [c.source for c in answer.citations] == ["wetter.txt"]
+    alone = FakeGenerator([3.0, 0.2], ["Es regnet [1]."])
+    answer = make_assistant(alone, judge_second_within=0.0).ask(question)
+    assert len(alone.judged) == 1 and [c.source for c in answer.citations] == ["wetter.txt"]
 
 
 def test_the_answer_model_decides_with_the_language_pair_and_records_its_probability(
