@@ -405,9 +405,9 @@ class Assistant:
     ) -> tuple[Reply, list[Citation], Judged]:
         """Judge each of `contenders` and keep the one the answer model rates likelier to
         answer, the last on a tie (it is the best; its prompt stays in the KV cache)."""
-        replies = [(self._judge(turn, judged), judged) for judged in contenders]
-        (reply, verdict), judged = max(reversed(replies), key=lambda r: r[0][1].probability)
-        for (other, _), _ in replies:
+        replies = [(*self._judge(turn, judged), judged) for judged in contenders]
+        reply, verdict, judged = max(reversed(replies), key=lambda r: r[1].probability)
+        for other, _, _ in replies:
             if other is not reply:
                 other.close()
         return reply, judged, verdict

@@ -421,8 +421,8 @@ def test_keyboard_use_labels_and_a_phone_sized_screen(browser, app_url):
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(app_url)
     page.wait_for_selector("#question textarea", timeout=120_000)
-    # Accessible names, as the browser computes them for a screen reader. `expect` waits:
-    # Gradio mounts the controls one by one, and the question box may come first.
+    # Accessible names, as the browser computes them for a screen reader. `expect` waits: on a
+    # slow machine the question box was there before the buttons were.
     expect(page.get_by_role("textbox", name=re.compile("^Question"))).to_have_count(
         1, timeout=30_000
     )
