@@ -13,11 +13,19 @@ INSTALLED := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# llama.cpp is built for this CPU (-march=native) but without its AMX kernels: on a Xeon
+# with AMX they crashed the first evaluation (a segmentation fault in
+# ggml_backend_amx_mul_mat, seen on a machine of this kind); AVX-512 and AVX2 stay on.
+ifeq ($(shell uname -m),x86_64)
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_BUILD := CMAKE_ARGS='-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)"'
+endif
+
 # torch first, pinned to the CPU wheel: an unpinned torch pulls a multi-GB CUDA build.
 # llama-cpp-python compiles from source the first time (about 12 minutes on 2 cores).
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
+	$(LLAMA_BUILD) $(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
 	touch $@
 
 models: $(INSTALLED)
