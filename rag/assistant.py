@@ -215,7 +215,9 @@ class Assistant:
             else:
                 from rag.generation import LlamaGenerator
 
-                generator = LlamaGenerator(self._generator_source, s.threads, s.context_tokens)
+                generator = LlamaGenerator(
+                    self._generator_source, s.threads, s.context_tokens, s.draft_tokens
+                )
             generator.warm()
             self._generator = generator
         return self._generator

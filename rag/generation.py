@@ -64,10 +64,14 @@ def _common_prefix(a, b) -> int:
 
 
 class LlamaGenerator:
-    def __init__(self, source: str, threads: int, context_tokens: int):
+    def __init__(self, source: str, threads: int, context_tokens: int, draft_tokens: int = 0):
+        """`draft_tokens`: how many tokens to guess ahead from the prompt while writing (prompt
+        lookup: an answer copies names and figures from its passages); the model checks a
+        guess in one batch, so every right guess saves a token's step (0 = no guesses)."""
         import llama_cpp
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
         try:
             if ":" in source and not source.endswith(".gguf"):
@@ -111,6 +115,14 @@ class LlamaGenerator:
         self._set_abort_callback(self._abort_check)
         self.prefix_tokens = len(self._fixed_prefix_tokens())
         self._prefix_state: Any = None  # the KV cache of the fixed prefix alone, once warm
+        # Checking guesses needs the logits of every token of a batch, which llama-cpp-python
+        # keeps in a row per context position; prompts are read without them (a sixth of the
+        # reading's work), so that table is swapped in only while writing.
+        self.llm.draft_model = (
+            LlamaPromptLookupDecoding(num_pred_tokens=draft_tokens) if draft_tokens else None
+        )
+        self.llm._logits_all = False
+        self._all_logits: Any = None
         self.identity = source
 
     @property
@@ -234,6 +246,23 @@ class LlamaGenerator:
         ):
             self.llm.load_state(self._prefix_state)
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """While writing with guesses: every token's logits, in a table of a row per position
+        (allocated once, its pages touched only where written)."""
+        if self.llm.draft_model is None:
+            yield
+            return
+        if self._all_logits is None:
+            self._all_logits = np.empty((self.llm.n_ctx(), self.llm.n_vocab()), dtype=np.single)
+        last_logits, self.llm.scores = self.llm.scores, self._all_logits
+        self.llm._logits_all = True
+        try:
+            yield
+        finally:
+            self.llm._logits_all = False
+            self.llm.scores = last_logits
+
     def judge(self, tokens: list[int], cancel: threading.Event | None = None) -> Judgement:
         """Evaluate the prompt `tokens` (which end where the model says yes or no) and read the
         logit of " yes" minus that of " no": the model's own judgement as a number the
@@ -302,7 +331,7 @@ class LlamaGenerator:
         stats: GenerationStats,
         cancel: threading.Event | None,
     ) -> Iterator[str]:
-        with self._owned(cancel):
+        with self._owned(cancel), self._writing():
             self._restore_prefix(tokens)
             started = time.perf_counter()
             chunks: Any = self.llm.create_completion(  # streamed: an iterator of chunk dicts

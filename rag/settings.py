@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     )
     threads: int = Field(2, ge=1, description="CPU threads for llama.cpp and torch.")
     context_tokens: int = Field(4096, ge=512, description="llama.cpp context size.")
+    draft_tokens: int = Field(
+        3,
+        ge=0,
+        le=16,
+        description="Tokens guessed ahead from the prompt while the answer is written, checked "
+        "by the model in one batch (prompt lookup: faster writing; batched arithmetic may change "
+        "a rare answer's wording; 0 = none).",
+    )
     chunk_chars: int = Field(
         350,
         ge=100,
