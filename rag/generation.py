@@ -118,10 +118,9 @@ class LlamaGenerator:
         # Checking guesses needs the logits of every token of a batch, which llama-cpp-python
         # keeps in a row per context position; prompts are read without them (a sixth of the
         # reading's work), so that table is swapped in only while writing.
-        self.llm.draft_model = (
+        self.drafts = (
             LlamaPromptLookupDecoding(num_pred_tokens=draft_tokens) if draft_tokens else None
         )
-        self.llm._logits_all = False
         self._all_logits: Any = None
         self.identity = source
 
@@ -247,20 +246,20 @@ class LlamaGenerator:
             self.llm.load_state(self._prefix_state)
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
+    def _writing(self, guesses: bool) -> Iterator[None]:
         """While writing with guesses: every token's logits, in a table of a row per position
         (allocated once, its pages touched only where written)."""
-        if self.llm.draft_model is None:
+        if self.drafts is None or not guesses:
             yield
             return
         if self._all_logits is None:
             self._all_logits = np.empty((self.llm.n_ctx(), self.llm.n_vocab()), dtype=np.single)
         last_logits, self.llm.scores = self.llm.scores, self._all_logits
-        self.llm._logits_all = True
+        self.llm._logits_all, self.llm.draft_model = True, self.drafts
         try:
             yield
         finally:
-            self.llm._logits_all = False
+            self.llm._logits_all, self.llm.draft_model = False, None
             self.llm.scores = last_logits
 
     def judge(self, tokens: list[int], cancel: threading.Event | None = None) -> Judgement:
@@ -314,14 +313,19 @@ class LlamaGenerator:
     def write(
         self, messages: list[dict], max_tokens: int, cancel: threading.Event | None = None
     ) -> Generation:
-        """The model's reply to `messages` as they are: no judgement, nothing pre-filled."""
-        return self.stream(self._tokens(messages), max_tokens, cancel)
+        """The model's reply to `messages` as they are: no judgement, nothing pre-filled. No
+        guesses: a translation seldom copies its prompt's tokens, so most would be wasted."""
+        return self.stream(self._tokens(messages), max_tokens, cancel, guesses=False)
 
     def stream(
-        self, tokens: list[int], max_tokens: int, cancel: threading.Event | None = None
+        self,
+        tokens: list[int],
+        max_tokens: int,
+        cancel: threading.Event | None = None,
+        guesses: bool = True,
     ) -> Generation:
         generation = Generation(iter(()))
-        generation.deltas = self._run(tokens, max_tokens, generation.stats, cancel)
+        generation.deltas = self._run(tokens, max_tokens, generation.stats, cancel, guesses)
         return generation
 
     def _run(
@@ -330,8 +334,9 @@ class LlamaGenerator:
         max_tokens: int,
         stats: GenerationStats,
         cancel: threading.Event | None,
+        guesses: bool,
     ) -> Iterator[str]:
-        with self._owned(cancel), self._writing():
+        with self._owned(cancel), self._writing(guesses):
             self._restore_prefix(tokens)
             started = time.perf_counter()
             chunks: Any = self.llm.create_completion(  # streamed: an iterator of chunk dicts

@@ -278,6 +278,31 @@ def prompt_over_found_passages(assistant, question: str) -> list[dict]:
     return messages(passages, question, "de")
 
 
+def test_an_answer_is_written_with_guesses_and_judging_stays_as_it_was(assistant):
+    prompt = prompt_over_found_passages(assistant, "Wer ist die CFO von Microsoft?")
+    generator = assistant.generator
+    reply = generator.start(prompt, 40)
+    steps: list[int] = []  # tokens per llama.cpp evaluation while writing
+    evaluate = generator.llm.eval
+    generator.llm.eval = lambda tokens: (steps.append(len(tokens)), evaluate(tokens))[1]
+    try:
+        generation = reply.answer()
+        text = "".join(generation)
+    finally:
+        del generator.llm.eval
+    assert "Amy Hood" in text
+    # The first evaluation reads the answer's prefill; then, one token at a time, writing N
+    # tokens takes N evaluations (the last one's, for the end). Guesses from the prompt ("Hood"
+    # after "Amy") checked in batches and taken make it fewer.
+    assert max(steps[1:]) > 1
+    assert len(steps[1:]) < generation.stats.completion_tokens
+    # Prompts are read without every token's logits again, and judged as before.
+    assert generator.llm.draft_model is None and not generator.llm._logits_all
+    assert generator.start(prompt, 40).judgement.yes_no_margin == pytest.approx(
+        reply.judgement.yes_no_margin
+    )
+
+
 def test_stop_interrupts_the_model_reading_the_passages_and_leaves_it_sound(assistant):
     prompt = prompt_over_found_passages(
         assistant, "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?"
