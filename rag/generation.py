@@ -336,28 +336,29 @@ class LlamaGenerator:
         cancel: threading.Event | None,
         guesses: bool,
     ) -> Iterator[str]:
-        with self._owned(cancel), self._writing(guesses):
-            self._restore_prefix(tokens)
-            started = time.perf_counter()
-            chunks: Any = self.llm.create_completion(  # streamed: an iterator of chunk dicts
-                tokens,
-                max_tokens=max_tokens,
-                temperature=0.0,
-                repeat_penalty=1.0,
-                stop=self.stop,
-                stream=True,
-            )
-            try:
-                for chunk in chunks:
-                    if self._cancelled():
-                        raise Stopped("stopped while the answer was being written")
-                    choice = chunk["choices"][0]
-                    if choice["text"]:
-                        if stats.first_token_ms is None:
-                            stats.first_token_ms = (time.perf_counter() - started) * 1000
-                        stats.completion_tokens += 1
-                        yield choice["text"]
-                    stats.finish_reason = choice.get("finish_reason") or stats.finish_reason
-            finally:
-                chunks.close()
-                stats.total_ms = (time.perf_counter() - started) * 1000
+        with self._owned(cancel):
+            self._restore_prefix(tokens)  # into the usual logits table, before the writing's
+            with self._writing(guesses):
+                started = time.perf_counter()
+                chunks: Any = self.llm.create_completion(  # streamed: an iterator of chunk dicts
+                    tokens,
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    repeat_penalty=1.0,
+                    stop=self.stop,
+                    stream=True,
+                )
+                try:
+                    for chunk in chunks:
+                        if self._cancelled():
+                            raise Stopped("stopped while the answer was being written")
+                        choice = chunk["choices"][0]
+                        if choice["text"]:
+                            if stats.first_token_ms is None:
+                                stats.first_token_ms = (time.perf_counter() - started) * 1000
+                            stats.completion_tokens += 1
+                            yield choice["text"]
+                        stats.finish_reason = choice.get("finish_reason") or stats.finish_reason
+                finally:
+                    chunks.close()
+                    stats.total_ms = (time.perf_counter() - started) * 1000
