@@ -116,8 +116,8 @@ class LlamaGenerator:
         self.prefix_tokens = len(self._fixed_prefix_tokens())
         self._prefix_state: Any = None  # the KV cache of the fixed prefix alone, once warm
         # Checking guesses needs the logits of every token of a batch, which llama-cpp-python
-        # keeps in a row per context position; prompts are read without them (a sixth of the
-        # reading's work), so that table is swapped in only while writing.
+        # keeps in a row per context position; prompts are read without them (the output layer
+        # is an eighth of the model's weights), so that table is swapped in only while writing.
         self.drafts = (
             LlamaPromptLookupDecoding(num_pred_tokens=draft_tokens) if draft_tokens else None
         )

@@ -82,8 +82,8 @@ class Settings(BaseSettings):
         ge=0,
         le=16,
         description="Tokens guessed ahead from the prompt while the answer is written, checked "
-        "by the model in one batch (prompt lookup: faster writing; batched arithmetic may change "
-        "a rare answer's wording; 0 = none).",
+        "by the model in one batch (prompt lookup: faster writing; batched arithmetic changes "
+        "some answers' wording; 0 = none).",
     )
     chunk_chars: int = Field(
         350,

@@ -14,6 +14,9 @@ from pathlib import Path
 from llama_cpp import Llama
 from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from rag.generation import _common_prefix  # noqa: E402
+
 prompts = json.loads(Path(sys.argv[1]).read_text())
 model, k = sys.argv[2], int(sys.argv[3])
 n = int(sys.argv[4]) if len(sys.argv) > 4 else len(prompts)
@@ -25,19 +28,10 @@ guessing = Llama(
 stop = ["<|im_end|>", "<|endoftext|>"]
 
 
-def shared(a: list[int], b: list[int]) -> int:
-    count = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        count += 1
-    return count
-
-
 def run(llm: Llama, tokens: list[int], max_tokens: int) -> tuple[float, float, int, str]:
     """(seconds to the first token, seconds writing after it, tokens, text)."""
     llm._logits_all = False
-    llm.n_tokens = min(shared(tokens, llm._input_ids.tolist()), len(tokens) - 1)
+    llm.n_tokens = min(_common_prefix(tokens, llm._input_ids.tolist()), len(tokens) - 1)
     llm.eval(tokens[llm.n_tokens :])
     llm._logits_all = llm.draft_model is not None
     started = time.perf_counter()
