@@ -1,6 +1,6 @@
 """Fit the answer model (`rag/answer_model.json`): the probability that the passages answer
 the question (it is answerable), from the yes/no margin, the language pair and the best
-passage's cosine; and choose the threshold with the lowest cost.
+passage's cosine; and choose the threshold and the retrieval floor with the lowest cost.
 
     .venv/bin/python eval/calibrate.py eval/calibration/gold.jsonl \
         eval/calibration/dev-fit.jsonl --out rag/answer_model.json
@@ -11,7 +11,9 @@ whose margin reaches it was answered and scored. The fit reads every question th
 judged, each set weighing the same; the cost of a threshold (a wrong answer, or an answered
 unanswerable question, 1.5; a refusal 1; each set weighing the same) reads the recorded
 outcomes. A question below `--observed-from` counts as abstained at any threshold, and is
-counted (`unseen`) when the model would have answered it.
+counted (`unseen`) when the model would have answered it. The floor (`min_dense`: below
+that cosine the model is not asked) is searched from the runs' own floor up, together with
+the threshold.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def fit(sets: list[list[dict]], used: list[str], l2: float = 1e-2) -> tuple[np.n
 
 
 def cost(records: list[dict], model: AnswerModel, threshold: float, floor: float):
-    """Mean cost, and (right, refused, answered unanswerable, unobserved) counts."""
+    """Mean cost, and (right, refused, answered unanswerable, unobserved) counts, under the
+    model's threshold and retrieval floor (`model.min_dense`)."""
     total = 0.0
     right = refused = answered_unanswerable = unobserved = 0
     for r in records:
@@ -74,7 +77,8 @@ def cost(records: list[dict], model: AnswerModel, threshold: float, floor: float
             if r["margin"] is None
             else model.probability(r["margin"], r["cross_lingual"], r["dense"])
         )
-        answers = p is not None and p >= threshold and r["abstain_reason"] != "retrieval"
+        close = r["abstain_reason"] != "retrieval" and r["dense"] >= model.min_dense
+        answers = p is not None and p >= threshold and close
         if answers and not observed(r, floor):
             unobserved += 1
             answers = False
@@ -97,6 +101,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("records", nargs="+", type=Path)
     parser.add_argument("--observed-from", type=float, default=0.3)
+    parser.add_argument(
+        "--runs-floor", type=float, default=0.2, help="the runs' retrieval floor (min_dense)"
+    )
     parser.add_argument("--out", type=Path)
     parser.add_argument(
         "--features", default=",".join(AnswerModel.FEATURES), help="a subset, comma-separated"
@@ -113,22 +120,27 @@ def main() -> None:
     )
     print("weights", {k: round(v, 3) for k, v in model.weights.items()}, "bias", round(bias, 3))
     best = None
-    for threshold in np.arange(0.05, 0.96, 0.01):
-        results = [cost(records, model, float(threshold), args.observed_from) for records in sets]
-        mean = sum(c for c, _ in results) / len(results)
-        print(
-            f"{threshold:.2f} {mean:.4f} "
-            + " | ".join(
-                f"{c:.3f} right {n[0]} refused {n[1]} answered unanswerable {n[2]} unseen {n[3]}"
-                for c, n in results
+    for floor in np.arange(args.runs_floor, 0.5, 0.01):
+        floored = dataclasses.replace(model, min_dense=round(float(floor), 2))
+        for threshold in np.arange(0.05, 0.96, 0.01):
+            results = [
+                cost(records, floored, float(threshold), args.observed_from) for records in sets
+            ]
+            mean = sum(c for c, _ in results) / len(results)
+            print(
+                f"{floor:.2f} {threshold:.2f} {mean:.4f} "
+                + " | ".join(
+                    f"{c:.3f} right {n[0]} refused {n[1]} answered unanswerable {n[2]} "
+                    f"unseen {n[3]}"
+                    for c, n in results
+                )
             )
-        )
-        if best is None or mean < best[0] - 1e-9:
-            best = (mean, round(float(threshold), 2))
+            if best is None or mean < best[0] - 1e-9:
+                best = (mean, round(float(threshold), 2), floored.min_dense)
     assert best is not None
-    print("lowest mean cost", round(best[0], 4), "at", best[1])
+    print("lowest mean cost", round(best[0], 4), "at threshold", best[1], "floor", best[2])
     if args.out:
-        chosen = dataclasses.replace(model, threshold=best[1])
+        chosen = dataclasses.replace(model, threshold=best[1], min_dense=best[2])
         args.out.write_text(json.dumps(chosen.to_dict(), indent=1) + "\n", encoding="utf-8")
 
 

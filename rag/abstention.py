@@ -1,12 +1,13 @@
 """When to say "the articles don't say": decided by the application, not trusted to the model.
 
-Cheapest first. Retrieval: when even the best passage is far from the question, abstain at
-once without touching the LLM. Then one calibrated decision: after reading the best passage
-(RAG_JUDGE_PASSAGES) the model is asked "Found: yes/no"; its preference (the logit margin of
-yes over no), whether the passage is in another language than the question, and the passage's
-cosine give the probability that the passages answer the question (`AnswerModel`, fitted
-on the development questions by `eval/calibrate.py`). Below the model's threshold it
-abstains. How the coefficients and threshold were chosen: docs/decisions.md.
+Cheapest first. Retrieval: when even the best passage is far from the question (its cosine
+under the answer model's `min_dense`), abstain at once without touching the LLM. Then one
+calibrated decision: after reading the best passage (RAG_JUDGE_PASSAGES) the model is asked
+"Found: yes/no"; its preference (the logit margin of yes over no), whether the passage is in
+another language than the question, and the passage's cosine give the probability that the
+passages answer the question (`AnswerModel`, fitted on the development questions by
+`eval/calibrate.py`). Below the model's threshold it abstains. How the coefficients, the
+threshold and the floor were chosen: docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class AnswerModel:
     (0.5, 0.62)
     >>> model.answers(0.9, False, 0.4), model.answers(0.9, True, 0.4)
     (False, True)
+
+    Below `min_dense` no margin is asked for: the passages are too far (`too_far`).
     """
 
     FEATURES = ("margin", "cross_lingual", "dense")
@@ -61,6 +64,9 @@ class AnswerModel:
     weights: dict[str, float]
     bias: float
     threshold: float  # answer at or above this probability
+    # The retrieval floor, chosen with the threshold: off-topic questions can draw a confident
+    # "yes" from the small model, and below this cosine none was worth its reading.
+    min_dense: float = 0.2
     fitted_on: str = ""
 
     @staticmethod
@@ -80,6 +86,7 @@ class AnswerModel:
             "weights": self.weights,
             "bias": self.bias,
             "threshold": self.threshold,
+            "min_dense": self.min_dense,
             "fitted_on": self.fitted_on,
         }
 

@@ -165,10 +165,11 @@ class Assistant:
         if generator is None and not self.settings.generator_url:
             self._generator_source = models.generator_source(self.settings)
         self.answer_model = AnswerModel.load(self.settings.answer_model or ANSWER_MODEL_FILE)
-        threshold = self.settings.min_answer_probability
+        threshold, floor = self.settings.min_answer_probability, self.settings.min_dense_score
         self.min_answer_probability = (
             self.answer_model.threshold if threshold is None else threshold
         )
+        self.min_dense = self.answer_model.min_dense if floor is None else floor
         self.screen: InstructionScreen | None = None
         if embedder is None:
             source = models.embedder_source(self.settings)
@@ -369,7 +370,7 @@ class Assistant:
         turn.timings["sources_ms"] = turn.elapsed()
         best_dense = max((h.dense for h in turn.hits), default=None)
         turn.trace.best_dense = None if best_dense is None else round(best_dense, 4)
-        if too_far(best_dense, self.settings.min_dense_score):
+        if too_far(best_dense, self.min_dense):
             yield from self._abstain(turn, "retrieval")
             return
         # The best passages are judged together, and the next one alone too when its cosine is

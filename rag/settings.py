@@ -116,9 +116,10 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(
         160, ge=16, description="Generation stops after this many tokens."
     )
-    min_dense_score: float = Field(
-        0.20,
-        description="Abstain without asking the LLM when the best passage's cosine is below this.",
+    min_dense_score: float | None = Field(
+        None,
+        description="Abstain without asking the LLM when the best passage's cosine is below "
+        "this; empty = the answer model's own floor.",
     )
     answer_model: Path | None = Field(
         None,

@@ -194,6 +194,23 @@ def test_the_answer_model_decides_with_the_language_pair_and_records_its_probabi
     assert not eager.ask(QUESTION).abstained
 
 
+def test_the_answer_models_retrieval_floor_applies_unless_a_setting_overrides_it(
+    make_assistant, tmp_path
+):
+    model = tmp_path / "answer_model.json"
+    weights = {"margin": 1.0, "cross_lingual": 0.0, "dense": 0.0}
+    model.write_text(
+        json.dumps({"weights": weights, "bias": 0.0, "threshold": 0.5, "min_dense": 1.01})
+    )
+    generator = FakeGenerator(3.0, ["Amy Hood [1]."])
+    floored = make_assistant(generator, answer_model=model, min_dense_score=None)
+    answer = floored.ask(QUESTION)
+    assert answer.abstained and answer.trace.abstain_reason == "retrieval"
+    assert generator.started == []
+    own_floor = make_assistant(FakeGenerator(3.0, ["Amy Hood [1]."]), answer_model=model)
+    assert not own_floor.ask(QUESTION).abstained  # the fixture's setting: -1.0
+
+
 def test_a_follow_up_is_retrieved_with_the_earlier_question_but_the_model_reads_only_its_own(
     make_assistant,
 ):
