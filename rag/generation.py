@@ -245,6 +245,17 @@ class LlamaGenerator:
         ):
             self.llm.load_state(self._prefix_state)
 
+    def _read_long_prompt(self, tokens: list[int], guesses: int) -> None:
+        """Read a long unread part of the prompt, all but its last token, with one row of
+        logits. While writing with guesses every token read gets a row, in llama.cpp's output
+        buffer too, and a second reading's prompt of some 450 tokens would grow both to 450
+        rows of 600 KB, for good. A short part (the "yes" after a judgement) is left to the
+        writing as before: reading it in two batches would change some answers' wording."""
+        cached = _common_prefix(tokens[:-1], self.llm._input_ids[: self.llm.n_tokens].tolist())
+        if len(tokens) - cached > guesses + 1:  # more than a batch of guesses checks
+            self.llm.n_tokens = cached
+            self.llm.eval(tokens[cached:-1])
+
     @contextmanager
     def _writing(self, guesses: bool) -> Iterator[None]:
         """While writing with guesses: every token's logits, in a table of a row per position
@@ -338,6 +349,8 @@ class LlamaGenerator:
     ) -> Iterator[str]:
         with self._owned(cancel):
             self._restore_prefix(tokens)  # into the usual logits table, before the writing's
+            if guesses and self.drafts is not None:
+                self._read_long_prompt(tokens, self.drafts.num_pred_tokens)
             with self._writing(guesses):
                 started = time.perf_counter()
                 chunks: Any = self.llm.create_completion(  # streamed: an iterator of chunk dicts

@@ -303,6 +303,30 @@ def test_an_answer_is_written_with_guesses_and_judging_stays_as_it_was(assistant
     )
 
 
+def test_a_second_reading_reads_its_prompt_before_the_guesses_take_every_tokens_logits(
+    assistant,
+):
+    question = "Wer ist die CFO von Microsoft?"
+    generator = assistant.generator
+    generator.start(prompt_over_found_passages(assistant, question), 40).close()  # as in a turn
+    passages = [PromptPassage(c.marker, c.title, c.text) for c in assistant.search(question)]
+    batches: list[int] = []  # tokens per evaluation made with every token's logits
+    evaluate = generator.llm.eval
+    generator.llm.eval = lambda tokens: (
+        batches.append(len(tokens)) if generator.llm._logits_all else None,
+        evaluate(tokens),
+    )[1]
+    try:
+        # The second reading's prompt (the question first): hundreds of tokens not in the cache.
+        text = "".join(generator.answer(messages(passages, question, "de", True), 40))
+    finally:
+        del generator.llm.eval
+    assert "Amy Hood" in text
+    # Each evaluation with every token's logits grows llama.cpp's output buffer (600 KB a row)
+    # to its size for good: no more than a batch of guesses and the token before them.
+    assert batches and max(batches) <= assistant.settings.draft_tokens + 1
+
+
 def test_stop_interrupts_the_model_reading_the_passages_and_leaves_it_sound(assistant):
     prompt = prompt_over_found_passages(
         assistant, "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?"
