@@ -67,8 +67,9 @@ def fit(sets: list[list[dict]], used: list[str], l2: float = 1e-2) -> tuple[np.n
 
 
 def cost(records: list[dict], model: AnswerModel, threshold: float, floor: float):
-    """Mean cost, and (right, refused, answered unanswerable, unobserved) counts, under the
-    model's threshold and retrieval floor (`model.min_dense`)."""
+    """Mean cost, and (right, refused, answered unanswerable, unobserved) counts, under
+    `threshold` and the model's retrieval floor (`model.min_dense`); `floor` is the runs'
+    margin floor (`--observed-from`)."""
     total = 0.0
     right = refused = answered_unanswerable = unobserved = 0
     for r in records:
@@ -120,15 +121,15 @@ def main() -> None:
     )
     print("weights", {k: round(v, 3) for k, v in model.weights.items()}, "bias", round(bias, 3))
     best = None
-    for floor in np.arange(args.runs_floor, 0.5, 0.01):
-        floored = dataclasses.replace(model, min_dense=round(float(floor), 2))
+    for min_dense in np.arange(args.runs_floor, 0.5, 0.01):
+        floored = dataclasses.replace(model, min_dense=round(float(min_dense), 2))
         for threshold in np.arange(0.05, 0.96, 0.01):
             results = [
                 cost(records, floored, float(threshold), args.observed_from) for records in sets
             ]
             mean = sum(c for c, _ in results) / len(results)
             print(
-                f"{floor:.2f} {threshold:.2f} {mean:.4f} "
+                f"{min_dense:.2f} {threshold:.2f} {mean:.4f} "
                 + " | ".join(
                     f"{c:.3f} right {n[0]} refused {n[1]} answered unanswerable {n[2]} "
                     f"unseen {n[3]}"
