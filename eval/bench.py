@@ -1,8 +1,8 @@
 """Benchmark on this machine: index build, retrieval, time to sources / first token / total,
 prompt tokens (read, reused, and necessary: the passages, the question once and the
-template), generation rate, how soon Stop frees the model, and in the same run the raw llama.cpp
-prompt-processing and generation rates of the same model, so that every figure is also a
-ratio to what the hardware does.
+template), generation rate, how soon Stop frees the model, peak memory, and in the same run
+the raw llama.cpp prompt-processing and generation rates of the same model, so that every
+figure is also a ratio to what the hardware does.
 
     .venv/bin/python eval/bench.py [--questions N]
 """
@@ -10,6 +10,7 @@ ratio to what the hardware does.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import tempfile
@@ -229,6 +230,12 @@ def main() -> None:
             "raw llama.cpp",
             f"prompt {raw_pp:.0f} tokens/s, generation {raw_tg:.1f} tokens/s "
             f"(threads={settings.threads})",
+        ),
+        (
+            "peak memory",
+            # ru_maxrss is in KiB on Linux
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB resident "
+            "(both models, the index, every step above)",
         ),
     ]
     width = max(len(name) for name, _ in rows)
