@@ -257,12 +257,13 @@ class LlamaGenerator:
             self.llm.eval(tokens[cached:-1])
 
     @contextmanager
-    def _writing(self, guesses: bool) -> Iterator[None]:
-        """While writing with guesses: every token's logits, in a table of a row per position
-        (allocated once, its pages touched only where written)."""
+    def _writing(self, tokens: list[int], guesses: bool) -> Iterator[None]:
+        """While writing `tokens`' continuation with guesses: every token's logits, in a table
+        of a row per position (allocated once, its pages touched only where written)."""
         if self.drafts is None or not guesses:
             yield
             return
+        self._read_long_prompt(tokens, self.drafts.num_pred_tokens)
         if self._all_logits is None:
             self._all_logits = np.empty((self.llm.n_ctx(), self.llm.n_vocab()), dtype=np.single)
         last_logits, self.llm.scores = self.llm.scores, self._all_logits
@@ -349,9 +350,7 @@ class LlamaGenerator:
     ) -> Iterator[str]:
         with self._owned(cancel):
             self._restore_prefix(tokens)  # into the usual logits table, before the writing's
-            if guesses and self.drafts is not None:
-                self._read_long_prompt(tokens, self.drafts.num_pred_tokens)
-            with self._writing(guesses):
+            with self._writing(tokens, guesses):
                 started = time.perf_counter()
                 chunks: Any = self.llm.create_completion(  # streamed: an iterator of chunk dicts
                     tokens,
