@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import threading
@@ -217,7 +218,11 @@ class Assistant:
                 from rag.generation import LlamaGenerator
 
                 generator = LlamaGenerator(
-                    self._generator_source, s.threads, s.context_tokens, s.draft_tokens
+                    self._generator_source,
+                    s.threads,
+                    s.context_tokens,
+                    s.draft_tokens,
+                    s.passage_states_mb,
                 )
             generator.warm()
             self._generator = generator
@@ -292,6 +297,41 @@ class Assistant:
             raise ArticleError(f"{source}: no such article in the index")
         (self.corpus / source).unlink(missing_ok=True)
         return self.index()
+
+    def read_ahead(self, stop: threading.Event | None = None) -> int:
+        """Read the indexed passages into the model's kept KV cells while it is idle, so that
+        a question about one reads only the question (rag.kv_states). Gives way to every
+        question and goes on after it; ends when all are read, there is no more room, or
+        `stop` is set. Returns how many passages it read."""
+        read = 0
+        for passage in list(self.store.passages().values()):
+            judged = [PromptPassage(1, passage.title, passage.text, passage.withheld)]
+            while not (stop is not None and stop.is_set()):
+                outcome = self.generator.read_ahead(messages(judged, "", passage.language))
+                if outcome in ("full", "unsupported"):
+                    return read
+                if outcome != "busy":
+                    read += outcome == "read"
+                    break
+                time.sleep(0.2)  # a question has the model
+            else:
+                return read
+        return read
+
+    def start_reading_ahead(self) -> threading.Thread | None:
+        """`read_ahead` in the background, if the settings ask for it (servers call this)."""
+        if not self.settings.read_ahead:
+            return None
+        stop = threading.Event()
+        thread = threading.Thread(target=self.read_ahead, args=(stop,), daemon=True)
+        thread.start()
+
+        def finish() -> None:  # before the model is freed at exit, not while it reads
+            stop.set()
+            thread.join(timeout=30)
+
+        atexit.register(finish)
+        return thread
 
     @property
     def busy(self) -> bool:

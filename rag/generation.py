@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import ctypes
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from rag.errors import ModelError, Stopped
-from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, break_control_markers
+from rag.kv_states import PassageStates
+from rag.prompt import ANSWER_PREFILL, JUDGEMENT_PREFILL, PASSAGES_END, break_control_markers
 from rag.prompt import messages as prompt_messages
 
 
@@ -32,6 +34,7 @@ class Judgement:
     reused_tokens: int  # of them, already in the KV cache when the question came (the fixed prefix)
     ms: float
     read_tokens: int = 0  # prompt tokens the model reads for the judgement and the answer together
+    restored_tokens: int = 0  # the passages' tokens, their KV cells read before the question
 
 
 @dataclass
@@ -54,6 +57,12 @@ class Reply:
     close: Callable[[], None] = lambda: None  # give up on the answer (abstaining)
 
 
+# What reading a passage ahead came to (`LlamaGenerator.read_ahead`).
+ReadAhead = Literal["read", "known", "busy", "full", "unsupported"]
+
+_SPARE_SEQUENCE = 1  # a passage's KV cells are copied out of the cache through it
+
+
 def _common_prefix(a, b) -> int:
     n = 0
     for x, y in zip(a, b, strict=False):
@@ -64,10 +73,19 @@ def _common_prefix(a, b) -> int:
 
 
 class LlamaGenerator:
-    def __init__(self, source: str, threads: int, context_tokens: int, draft_tokens: int = 0):
+    def __init__(
+        self,
+        source: str,
+        threads: int,
+        context_tokens: int,
+        draft_tokens: int = 0,
+        passage_states_mb: int = 0,
+    ):
         """`draft_tokens`: how many tokens to guess ahead from the prompt while writing (prompt
         lookup: an answer copies names and figures from its passages); the model checks a
-        guess in one batch, so every right guess saves a token's step (0 = no guesses)."""
+        guess in one batch, so every right guess saves a token's step (0 = no guesses).
+        `passage_states_mb`: memory for passages' KV cells, read ahead or for earlier
+        questions (rag.kv_states; 0 = every passage read with its question)."""
         import llama_cpp
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -98,6 +116,9 @@ class LlamaGenerator:
                 f"cannot load the generator {source}: {exc} (run `rag models`, or set "
                 "RAG_GENERATOR to a valid GGUF file)"
             ) from None
+        self.states = PassageStates(passage_states_mb << 20) if passage_states_mb else None
+        if self.states is not None:
+            self._add_spare_sequence()
         template = self.llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise ModelError(f"{source} has no chat template; use an instruction-tuned GGUF")
@@ -109,6 +130,8 @@ class LlamaGenerator:
         self.no_token = self.llm.tokenize(b" no", add_bos=False)[0]
         self.lock = threading.Lock()  # llama.cpp serves one request at a time
         self._cancel: threading.Event | None = None  # the running request's
+        self._waiting = 0  # requests waiting for the model: reading ahead gives way to them
+        self._reading_ahead = False
         # llama.cpp asks between the steps of every evaluation whether to give up: Stop then
         # interrupts the reading of a long prompt too, not only the writing after it.
         self._abort_check = llama_cpp.ggml_abort_callback(lambda _data: self._cancelled())
@@ -124,22 +147,40 @@ class LlamaGenerator:
         self._all_logits: Any = None
         self.identity = source
 
+    def _add_spare_sequence(self) -> None:
+        """A context of two sequences sharing one KV cache (llama-cpp-python makes one of one):
+        a passage's cells are copied out through the second. Results are the same bytes."""
+        from llama_cpp import _internals
+
+        params = self.llm.context_params
+        params.n_seq_max, params.kv_unified = 2, True
+        first = self.llm._ctx
+        self.llm._ctx = _internals.LlamaContext(model=self.llm._model, params=params, verbose=False)
+        first.close()
+
     @property
     def busy(self) -> bool:
-        return self.lock.locked()
+        """True while a request has the model (reading ahead gives way at once)."""
+        return self.lock.locked() and not self._reading_ahead
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode(), add_bos=False, special=False))
 
     def _cancelled(self) -> bool:
+        if self._reading_ahead:
+            return self._waiting > 0
         return self._cancel is not None and self._cancel.is_set()
 
     @contextmanager
     def _owned(self, cancel: threading.Event | None) -> Iterator[None]:
         """Hold the model for one request, which `cancel` (when set) stops, waiting or working."""
-        while not self.lock.acquire(timeout=0.1):
-            if cancel is not None and cancel.is_set():
-                raise Stopped("stopped while waiting for the model")
+        self._waiting += 1  # under the GIL; read by the abort check of a reading ahead
+        try:
+            while not self.lock.acquire(timeout=0.1):
+                if cancel is not None and cancel.is_set():
+                    raise Stopped("stopped while waiting for the model")
+        finally:
+            self._waiting -= 1
         self._cancel = cancel
         try:
             yield
@@ -217,22 +258,90 @@ class LlamaGenerator:
         opening of the question's turn. Worth evaluating once, ahead of time."""
         return self._join(self._segments(prompt_messages([], "", "en"), "")[:-2])
 
-    def _evaluate(self, tokens: list[int]) -> int:
-        """Feed `tokens` into the context, reusing the cached fixed prefix; return the reused count.
+    def _passages_end(self, messages: list[dict], tokens: list[int]) -> int | None:
+        """Where the passages' part of a judgement prompt ends (it does not depend on the
+        question, see rag.kv_states); None when there are no KV cells to keep for it."""
+        if self.states is None:
+            return None
+        segments = self._segments(messages, "")
+        content = segments[-2][0] if len(segments) > 2 and not segments[-2][1] else ""
+        if not content.startswith("<passages>") or PASSAGES_END not in content:
+            return None  # the question comes first, or a template that joins its messages
+        cut = content.index(PASSAGES_END) + len(PASSAGES_END)
+        part = self._join(segments[:-2] + [(content[:cut], False)])
+        return len(part) if tokens[: len(part)] == part and len(part) < len(tokens) else None
 
-        Reuse stops at the fixed prefix even when the previous question's passages match
-        further: llama.cpp's floating-point results depend on where a batch starts, so reusing
-        more would make a question's judgement and answer depend on what was asked before it
-        (its yes/no margin moved). This way the same question gets the same answer."""
+    def _evaluate(self, tokens: list[int], passages_end: int | None = None) -> tuple[int, int]:
+        """Feed `tokens` into the context, reusing the cached fixed prefix and, when the prompt's
+        passages end at `passages_end`, their kept KV cells; return how many tokens of each.
+
+        Nothing else is reused, even when the previous question's prompt matches further:
+        llama.cpp's floating-point results depend on where a batch starts, so reusing more would
+        make a question's judgement and answer depend on what was asked before it (its yes/no
+        margin moved). The passages are read as a batch of their own for the same reason."""
         self._restore_prefix(tokens)
-        reused = min(
-            _common_prefix(tokens, self.llm._input_ids.tolist()),
-            len(tokens) - 1,
-            self.prefix_tokens,
-        )
+        cached = _common_prefix(tokens, self.llm._input_ids.tolist())
+        reused = min(cached, len(tokens) - 1, self.prefix_tokens)
         self.llm.n_tokens = reused
-        self.llm.eval(tokens[reused:])
-        return reused
+        if passages_end is None or reused < self.prefix_tokens:
+            self.llm.eval(tokens[reused:])
+            return reused, 0
+        restored = self._read_passages(tokens, passages_end, cached)
+        self.llm.eval(tokens[passages_end:])
+        return reused, restored
+
+    def _read_passages(self, tokens: list[int], end: int, cached: int, evict: bool = True) -> int:
+        """Bring the passages' tokens (after the fixed prefix, up to `end`) into the context:
+        from the cache if the last prompt held them, else from their kept KV cells, else read
+        and keep. Return how many were not read now."""
+        assert self.states is not None
+        start = self.prefix_tokens
+        if cached >= end:
+            self.llm.n_tokens = end
+            return end - start
+        key = np.asarray(tokens[start:end], dtype=np.int32).tobytes()
+        cells = self.states.get(key)
+        if cells is not None and self._put_cells(cells, tokens, end):
+            return end - start
+        self.llm.n_tokens = start
+        self.llm.eval(tokens[start:end])
+        self.states.put(key, self._copy_cells(start, end), evict)
+        return 0
+
+    def _copy_cells(self, start: int, end: int) -> bytes:
+        """The KV cells of context positions `start` to `end` (the spare sequence holds them
+        alone while llama.cpp writes them out)."""
+        import llama_cpp
+
+        ctx = self.llm._ctx.ctx
+        memory = llama_cpp.llama_get_memory(ctx)
+        llama_cpp.llama_memory_seq_cp(memory, 0, _SPARE_SEQUENCE, start, end)
+        try:
+            size = llama_cpp.llama_state_seq_get_size(ctx, _SPARE_SEQUENCE)
+            buffer = (ctypes.c_uint8 * size)()
+            written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, _SPARE_SEQUENCE)
+        finally:
+            llama_cpp.llama_memory_seq_rm(memory, _SPARE_SEQUENCE, -1, -1)
+        return ctypes.string_at(buffer, written)
+
+    def _put_cells(self, cells: bytes, tokens: list[int], end: int) -> bool:
+        """Put kept KV cells back after the fixed prefix (through the spare sequence, since
+        llama.cpp clears the sequence it writes to); False if llama.cpp refused them."""
+        import llama_cpp
+
+        ctx = self.llm._ctx.ctx
+        memory = llama_cpp.llama_get_memory(ctx)
+        start = self.prefix_tokens
+        self.llm.n_tokens = start
+        self.llm._ctx.kv_cache_seq_rm(-1, start, -1)
+        source = (ctypes.c_uint8 * len(cells)).from_buffer_copy(cells)
+        if llama_cpp.llama_state_seq_set_data(ctx, source, len(cells), _SPARE_SEQUENCE) == 0:
+            return False
+        llama_cpp.llama_memory_seq_cp(memory, _SPARE_SEQUENCE, 0, -1, -1)
+        llama_cpp.llama_memory_seq_rm(memory, _SPARE_SEQUENCE, -1, -1)
+        self.llm.input_ids[start:end] = tokens[start:end]
+        self.llm.n_tokens = end
+        return True
 
     def _restore_prefix(self, tokens: list[int]) -> None:
         """After a prompt with other instructions (a translation), put the fixed prefix's KV
@@ -274,17 +383,23 @@ class LlamaGenerator:
             self.llm._logits_all, self.llm.draft_model = False, None
             self.llm.scores = last_logits
 
-    def judge(self, tokens: list[int], cancel: threading.Event | None = None) -> Judgement:
+    def judge(
+        self,
+        tokens: list[int],
+        cancel: threading.Event | None = None,
+        passages_end: int | None = None,
+    ) -> Judgement:
         """Evaluate the prompt `tokens` (which end where the model says yes or no) and read the
         logit of " yes" minus that of " no": the model's own judgement as a number the
         application can threshold (its argmax alone says yes far too often). The evaluated
         prompt stays in the KV cache for the answer that follows, as far as the prompts match."""
         with self._owned(cancel):
             started = time.perf_counter()
-            reused = self._evaluate(tokens)
+            reused, restored = self._evaluate(tokens, passages_end)
             logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
             margin = float(logits[self.yes_token] - logits[self.no_token])
-            return Judgement(margin, len(tokens), reused, (time.perf_counter() - started) * 1000)
+            ms = (time.perf_counter() - started) * 1000
+            return Judgement(margin, len(tokens), reused, ms, restored_tokens=restored)
 
     def warm(self) -> None:
         """Evaluate the fixed prompt prefix once so that the first question reuses it."""
@@ -293,6 +408,35 @@ class LlamaGenerator:
             self._prefix_state = self.llm.save_state()
             # Its copy of the logits (hundreds of MB) is not needed: the next prompt is evaluated.
             self._prefix_state.scores = self._prefix_state.scores[:1].copy()
+
+    def read_ahead(self, messages: list[dict]) -> ReadAhead:
+        """Read the passages of the judgement over `messages` (any question) and keep their KV
+        cells, if the model is idle; a request that comes meanwhile stops it at once."""
+        tokens = self._tokens(messages, JUDGEMENT_PREFILL)
+        end = self._passages_end(messages, tokens)
+        if self.states is None or end is None:
+            return "unsupported"
+        if np.asarray(tokens[self.prefix_tokens : end], dtype=np.int32).tobytes() in self.states:
+            return "known"
+        if self.states.full:
+            return "full"
+        if self._waiting or not self.lock.acquire(blocking=False):
+            return "busy"
+        self._reading_ahead = True
+        try:
+            self._restore_prefix(tokens)
+            cached = _common_prefix(tokens, self.llm._input_ids.tolist())
+            if cached < self.prefix_tokens:
+                return "unsupported"  # not warm: the prefix is read by `warm` alone
+            self._read_passages(tokens, end, cached, evict=False)
+            return "read"
+        except RuntimeError:  # llama_decode gave up: a request came
+            if self._waiting:
+                return "busy"
+            raise
+        finally:
+            self._reading_ahead = False
+            self.lock.release()
 
     def start(
         self,
@@ -305,11 +449,13 @@ class LlamaGenerator:
         if asked, answer `messages`, reusing from the KV cache what the two prompts share."""
         answer_tokens = self._tokens(messages, ANSWER_PREFILL)
         judge_tokens = self._tokens(judge_messages or messages, JUDGEMENT_PREFILL)
-        judgement = self.judge(judge_tokens, cancel)
+        passages_end = self._passages_end(judge_messages or messages, judge_tokens)
+        judgement = self.judge(judge_tokens, cancel, passages_end)
         # llama.cpp goes on from the judgement's tokens as far as the answer's prompt matches them.
         read = (
             len(judge_tokens)
             - judgement.reused_tokens
+            - judgement.restored_tokens
             + len(answer_tokens)
             - _common_prefix(answer_tokens, judge_tokens)
         )

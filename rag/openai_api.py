@@ -226,5 +226,7 @@ def serve(settings: Settings) -> None:
             "or use RAG_HOST=127.0.0.1"
         )
     hosts = allowed_hosts(settings.host, settings.allowed_hosts)
-    api = create_api(Assistant(settings), key, hosts)
+    assistant = Assistant(settings)
+    assistant.start_reading_ahead()
+    api = create_api(assistant, key, hosts)
     uvicorn.run(api, host=settings.host, port=settings.api_port, log_level="warning")

@@ -38,6 +38,11 @@ class PromptPassage:
     withheld: tuple[tuple[int, int], ...] = ()  # sentences that address the assistant
 
 
+# Where the passages end and the question begins: the prompt before it does not depend on the
+# question, so its KV cells can be read ahead (rag.kv_states). The line breaks belong to it:
+# the tokenizer joins them to the ">" before them.
+PASSAGES_END = "</passages>\n\n"
+
 PASSAGE_FRAME_TOKENS = 6  # "[n] ", the line break after the title, the blank line between passages
 
 
@@ -176,7 +181,7 @@ def user_message(
     )
     ahead = question_ahead(question) if question_first else ""
     asked = f"Question: {question}\nAnswer in {language_name(language)}."
-    return f"{ahead}<passages>\n{blocks}\n</passages>\n\n{asked}"
+    return f"{ahead}<passages>\n{blocks}\n{PASSAGES_END}{asked}"
 
 
 # Worked examples, part of the fixed prefix (so they cost nothing after the first question):

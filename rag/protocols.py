@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.generation import Generation, Reply
+from rag.generation import Generation, ReadAhead, Reply
 
 # An article's passage texts and its title.
 ArticlePassages = tuple[list[str], str]
@@ -32,6 +32,11 @@ class Generator(Protocol):
 
     def warm(self) -> None:
         """Get ready for the first question (load, evaluate the fixed prompt prefix)."""
+        ...
+
+    def read_ahead(self, messages: list[dict]) -> ReadAhead:
+        """Read the passages of `messages`' judgement before a question about them comes, if the
+        model is idle and has room for them (rag.kv_states)."""
         ...
 
     def start(

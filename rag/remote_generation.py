@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import httpx
 
 from rag.errors import GeneratorUnavailable, Stopped
-from rag.generation import Generation, GenerationStats, Judgement, Reply
+from rag.generation import Generation, GenerationStats, Judgement, ReadAhead, Reply
 from rag.prompt import break_control_markers
 from rag.prompt import messages as prompt_messages
 
@@ -79,6 +79,9 @@ class RemoteGenerator:
     @property
     def busy(self) -> bool:
         return False  # the server queues requests itself
+
+    def read_ahead(self, messages: list[dict]) -> ReadAhead:
+        return "unsupported"  # the server keeps no cells of ours
 
     def count_tokens(self, text: str) -> int:
         # The tokenizer is on the server: an estimate from Qwen2.5's average characters per

@@ -85,6 +85,18 @@ class Settings(BaseSettings):
         "by the model in one batch (prompt lookup: faster writing; batched arithmetic changes "
         "some answers' wording; 0 = none).",
     )
+    passage_states_mb: int = Field(
+        512,
+        ge=0,
+        description="Memory for passages read ahead: their KV cells, kept so that a question "
+        "about one reads only itself (about 3 MB a passage; 0 = every passage read with its "
+        "question).",
+    )
+    read_ahead: bool = Field(
+        True,
+        description="While idle, the web chat and the API server read the indexed passages "
+        "ahead, until passage_states_mb is full; a question stops it at once.",
+    )
     chunk_chars: int = Field(
         350,
         ge=100,

@@ -63,6 +63,8 @@ class FakeGenerator:
         self.started: list[list[dict]] = []  # the answer prompts of `start`
         self.answered: list[list[dict]] = []  # the prompts of second readings
         self.written: list[list[dict]] = []  # the prompts of `write` (translations)
+        self.read: list[list[dict]] = []  # the prompts read ahead
+        self.read_outcome = "read"  # what reading ahead comes to
         self.closed = 0
 
     def count_tokens(self, text: str) -> int:
@@ -70,6 +72,10 @@ class FakeGenerator:
 
     def warm(self) -> None:
         pass
+
+    def read_ahead(self, messages) -> str:
+        self.read.append(messages)
+        return self.read_outcome
 
     def start(self, messages, max_tokens, judge_messages=None, cancel=None) -> Reply:
         self.started.append(messages)

@@ -365,3 +365,22 @@ def test_asking_for_a_summary_summarises_the_article_it_names(make_assistant):
     assert {c.source for c in answer.sources} == {"wetter.txt"}
     with pytest.raises(QuestionError, match="no such article"):
         list(make_assistant(generator).summarise("nirgends.txt"))
+
+
+def test_reading_ahead_offers_each_indexed_passage_alone_before_any_question(make_assistant):
+    generator = FakeGenerator(3.0, [])
+    assistant = make_assistant(generator)
+    passages = assistant.store.passages().values()
+    assert assistant.read_ahead() == len(passages) == len(generator.read)
+    offered = [prompt[-1]["content"] for prompt in generator.read]
+    for passage in passages:  # as the best passage, [1], with an empty question after it
+        (content,) = [c for c in offered if passage.text in c]
+        assert content.startswith(f"<passages>\n[1] {passage.title}\n")
+        assert "Question: \n" in content
+
+
+def test_reading_ahead_ends_when_the_model_has_no_more_room(make_assistant):
+    generator = FakeGenerator(3.0, [])
+    generator.read_outcome = "full"
+    assert make_assistant(generator).read_ahead() == 0
+    assert len(generator.read) == 1

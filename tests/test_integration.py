@@ -4,12 +4,14 @@ real llama.cpp with Qwen2.5-Coder-1.5B. Needs `rag models` (make test runs it)."
 import json
 import re
 import threading
+import time
 
 import pytest
 
 from rag import Answer, Assistant, Delta, Settings, Sources
 from rag.answer import PassageTerms, numbers_in
 from rag.errors import ArticleError, QuestionError, Stopped
+from rag.kv_states import PassageStates
 from rag.prompt import SYSTEM, PromptPassage, messages
 from rag.summary import translation_messages
 from tests.helpers import REPO, copy_of_seeds
@@ -327,12 +329,74 @@ def test_a_second_reading_reads_its_prompt_before_the_guesses_take_every_tokens_
     assert batches and max(batches) <= assistant.settings.draft_tokens + 1
 
 
+def forget_kept_passages(generator) -> None:
+    """No passage's KV cells kept or in the context: the next prompt reads its passages."""
+    generator.states = PassageStates(generator.states.max_bytes)
+    generator.llm.n_tokens = generator.prefix_tokens
+
+
+def read_ahead(generator, passage) -> str:
+    return generator.read_ahead(
+        messages([PromptPassage(1, passage.title, passage.text, passage.withheld)], "", "en")
+    )
+
+
+def test_a_passage_read_ahead_is_not_read_again_and_is_judged_the_same(assistant):
+    question = "Wer ist die CFO von Microsoft?"
+    generator = assistant.generator
+    forget_kept_passages(generator)
+    cold = assistant.ask(question)
+    forget_kept_passages(generator)
+    best = assistant.search(question)[0]
+    assert read_ahead(generator, best) == "read"
+    assert read_ahead(generator, best) == "known"
+    # Another passage after it: the question's cells come back from where they are kept.
+    assert read_ahead(generator, assistant.search("Wer ist der CTO von Microsoft?")[0]) == "read"
+    ahead = assistant.ask(question)
+    assert "Amy Hood" in ahead.text and ahead.text == cold.text
+    assert ahead.trace.yes_no_margin == cold.trace.yes_no_margin
+    not_read = cold.timings["prompt_tokens_read"] - ahead.timings["prompt_tokens_read"]
+    assert not_read >= generator.count_tokens(best.text)
+    assert ahead.timings["prompt_tokens_necessary"] == cold.timings["prompt_tokens_necessary"]
+
+
+def test_reading_ahead_gives_way_to_a_question_and_goes_on_after_it(assistant):
+    question = "Wer ist der CTO von Microsoft?"
+    generator = assistant.generator
+    forget_kept_passages(generator)
+    alone = assistant.ask(question)
+    forget_kept_passages(generator)
+    outcomes: list[str] = []
+    read = generator.read_ahead
+    generator.read_ahead = lambda prompt: (outcome := read(prompt), outcomes.append(outcome))[0]
+    stop = threading.Event()
+    reader = threading.Thread(target=assistant.read_ahead, args=(stop,))
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while outcomes.count("read") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        meanwhile = assistant.ask(question)
+        during = list(outcomes)
+        while outcomes.count("read") == during.count("read") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        reader.join()
+        del generator.read_ahead
+    assert "busy" in during  # it gave way to the question
+    assert outcomes.count("read") > during.count("read")  # and went on after it
+    assert meanwhile.text == alone.text and "Kevin Scott" in alone.text
+    assert meanwhile.trace.yes_no_margin == alone.trace.yes_no_margin
+
+
 def test_stop_interrupts_the_model_reading_the_passages_and_leaves_it_sound(assistant):
     prompt = prompt_over_found_passages(
         assistant, "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?"
     )
     generator = assistant.generator
     judgement = generator.start(prompt, 20).judgement
+    forget_kept_passages(generator)  # so that the next judgement reads them again
     cancel = threading.Event()
     threading.Timer(0.5, cancel.set).start()  # reading the passages takes seconds
     with pytest.raises(Stopped):

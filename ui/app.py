@@ -436,6 +436,7 @@ def main() -> None:
         assistant = Assistant(settings)
     except RagError as exc:
         sys.exit(f"error: {exc}")
+    assistant.start_reading_ahead()
     demo = build(assistant)
     demo.queue(default_concurrency_limit=4, max_size=64)
     demo.launch(
