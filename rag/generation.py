@@ -61,6 +61,9 @@ class Reply:
 ReadAhead = Literal["read", "known", "busy", "full", "unsupported"]
 
 _SPARE_SEQUENCE = 1  # a passage's KV cells are copied out of the cache through it
+# Reading ahead waits this long after a request: a question's judgement and its answer are
+# two requests, and a passage read between them would push the question out of the cache.
+_QUIET_BEFORE_READING_AHEAD_S = 1.0
 
 
 def _common_prefix(a, b) -> int:
@@ -132,6 +135,7 @@ class LlamaGenerator:
         self._cancel: threading.Event | None = None  # the running request's
         self._waiting = 0  # requests waiting for the model: reading ahead gives way to them
         self._reading_ahead = False
+        self._last_request = 0.0  # when the last request let go of the model (monotonic)
         # llama.cpp asks between the steps of every evaluation whether to give up: Stop then
         # interrupts the reading of a long prompt too, not only the writing after it.
         self._abort_check = llama_cpp.ggml_abort_callback(lambda _data: self._cancelled())
@@ -190,6 +194,7 @@ class LlamaGenerator:
             raise
         finally:
             self._cancel = None
+            self._last_request = time.monotonic()
             self.lock.release()
 
     def _set_abort_callback(self, callback: Any) -> None:
@@ -420,7 +425,8 @@ class LlamaGenerator:
             return "known"
         if self.states.full:
             return "full"
-        if self._waiting or not self.lock.acquire(blocking=False):
+        quiet = time.monotonic() - self._last_request >= _QUIET_BEFORE_READING_AHEAD_S
+        if self._waiting or not quiet or not self.lock.acquire(blocking=False):
             return "busy"
         self._reading_ahead = True
         try:

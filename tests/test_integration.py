@@ -336,9 +336,11 @@ def forget_kept_passages(generator) -> None:
 
 
 def read_ahead(generator, passage) -> str:
-    return generator.read_ahead(
-        messages([PromptPassage(1, passage.title, passage.text, passage.withheld)], "", "en")
-    )
+    """Read `passage` ahead as the best one, once the model has been idle for a moment."""
+    prompt = messages([PromptPassage(1, passage.title, passage.text, passage.withheld)], "", "en")
+    while (outcome := generator.read_ahead(prompt)) == "busy":
+        time.sleep(0.1)
+    return outcome
 
 
 def test_a_passage_read_ahead_is_not_read_again_and_is_judged_the_same(assistant):
