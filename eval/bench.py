@@ -112,7 +112,8 @@ def main() -> None:
             search_ms.append((time.perf_counter() - t) * 1000)
 
         # As the web chat and the API server do while idle: the questions' passages need then
-        # not be read with them (RAG_READ_AHEAD=false times the questions without it).
+        # not be read with them (RAG_READ_AHEAD=false RAG_PASSAGE_STATES_DIR= times the
+        # questions without it).
         started = time.perf_counter()
         read_ahead = assistant.read_ahead() if settings.read_ahead else 0
         read_ahead_s = time.perf_counter() - started
@@ -178,8 +179,9 @@ def main() -> None:
         ),
         (
             "passages read ahead (idle time)",
-            f"{read_ahead} of {passages} in {read_ahead_s:.0f} s, their KV cells "
-            f"{(states.bytes if states else 0) / 2**20:.0f} MB",
+            f"{read_ahead} of {passages} read in {read_ahead_s:.0f} s (the others kept on disk "
+            f"by an earlier run), their KV cells {(states.bytes if states else 0) / 2**20:.0f} "
+            "MB in memory",
         ),
         ("retrieval p50 / p95", f"{pct(retrieval_ms, 50):.0f} / {pct(retrieval_ms, 95):.0f} ms"),
         ("search only p50 / p95", f"{pct(search_ms, 50):.0f} / {pct(search_ms, 95):.0f} ms"),

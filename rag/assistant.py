@@ -189,6 +189,7 @@ class Assistant:
         self.retriever = Retriever(self.store, self.embedder, self.settings.bm25_weight)
         self._generator = generator
         self._index_lock = threading.Lock()
+        self._indexed = threading.Event()  # set by every index update: read the new passages ahead
         self.show_progress = show_progress
         # An index left behind by an interrupted build, or older than the corpus, would answer
         # from part of it without a word: bring it in line (a hash per file when it is).
@@ -223,6 +224,7 @@ class Assistant:
                     s.context_tokens,
                     s.draft_tokens,
                     s.passage_states_mb,
+                    Path(s.passage_states_dir).expanduser() if s.passage_states_dir else None,
                 )
             generator.warm()
             self._generator = generator
@@ -236,7 +238,7 @@ class Assistant:
         if not self.corpus.is_dir():
             raise CorpusNotFound(f"corpus folder not found: {self.corpus}")
         with self._index_lock:  # one build at a time; questions keep being answered meanwhile
-            return update_index(
+            report = update_index(
                 self.store,
                 self.corpus,
                 self.embedder,
@@ -244,6 +246,8 @@ class Assistant:
                 batch_embedder,
                 self.screen,
             )
+        self._indexed.set()
+        return report
 
     def articles(self) -> list[dict]:
         """The indexed articles: source, title, language, date (None when the article states
@@ -318,12 +322,21 @@ class Assistant:
                 return read
         return read
 
-    def start_reading_ahead(self) -> threading.Thread | None:
-        """`read_ahead` in the background, if the settings ask for it (servers call this)."""
+    def start_reading_ahead(self) -> threading.Event | None:
+        """`read_ahead` in the background, again after every index update (an article added),
+        if the settings ask for it (servers call this). Setting the returned event ends it."""
         if not self.settings.read_ahead:
             return None
         stop = threading.Event()
-        thread = threading.Thread(target=self.read_ahead, args=(stop,), daemon=True)
+
+        def read_whenever_indexed() -> None:
+            while not stop.is_set():
+                self._indexed.clear()
+                self.read_ahead(stop)
+                while not (self._indexed.wait(timeout=0.5) or stop.is_set()):
+                    pass
+
+        thread = threading.Thread(target=read_whenever_indexed, daemon=True)
         thread.start()
 
         def finish() -> None:  # before the model is freed at exit, not while it reads
@@ -331,7 +344,7 @@ class Assistant:
             thread.join(timeout=30)
 
         atexit.register(finish)
-        return thread
+        return stop
 
     @property
     def busy(self) -> bool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -83,12 +85,14 @@ class LlamaGenerator:
         context_tokens: int,
         draft_tokens: int = 0,
         passage_states_mb: int = 0,
+        passage_states_dir: Path | None = None,
     ):
         """`draft_tokens`: how many tokens to guess ahead from the prompt while writing (prompt
         lookup: an answer copies names and figures from its passages); the model checks a
         guess in one batch, so every right guess saves a token's step (0 = no guesses).
         `passage_states_mb`: memory for passages' KV cells, read ahead or for earlier
-        questions (rag.kv_states; 0 = every passage read with its question)."""
+        questions (rag.kv_states; 0 = every passage read with its question), and as much disk
+        in `passage_states_dir` (None = memory only)."""
         import llama_cpp
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -119,9 +123,6 @@ class LlamaGenerator:
                 f"cannot load the generator {source}: {exc} (run `rag models`, or set "
                 "RAG_GENERATOR to a valid GGUF file)"
             ) from None
-        self.states = PassageStates(passage_states_mb << 20) if passage_states_mb else None
-        if self.states is not None:
-            self._add_spare_sequence()
         template = self.llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise ModelError(f"{source} has no chat template; use an instruction-tuned GGUF")
@@ -138,9 +139,14 @@ class LlamaGenerator:
         self._last_request = 0.0  # when the last request let go of the model (monotonic)
         # llama.cpp asks between the steps of every evaluation whether to give up: Stop then
         # interrupts the reading of a long prompt too, not only the writing after it.
+        self.prefix_tokens = len(self._fixed_prefix_tokens())
+        self.states: PassageStates | None = None
+        if passage_states_mb:
+            self._add_spare_sequence()  # a new context: before the abort check is set on it
+            folder = passage_states_dir / self._cells_fingerprint() if passage_states_dir else None
+            self.states = PassageStates(passage_states_mb << 20, folder)
         self._abort_check = llama_cpp.ggml_abort_callback(lambda _data: self._cancelled())
         self._set_abort_callback(self._abort_check)
-        self.prefix_tokens = len(self._fixed_prefix_tokens())
         self._prefix_state: Any = None  # the KV cache of the fixed prefix alone, once warm
         # Checking guesses needs the logits of every token of a batch, which llama-cpp-python
         # keeps in a row per context position; prompts are read without them (the output layer
@@ -161,6 +167,17 @@ class LlamaGenerator:
         first = self.llm._ctx
         self.llm._ctx = _internals.LlamaContext(model=self.llm._model, params=params, verbose=False)
         first.close()
+
+    def _cells_fingerprint(self) -> str:
+        """What KV cells kept on disk depend on: the model file, llama.cpp's build, the threads
+        (llama.cpp's sums may follow them) and the fixed prefix the passages come after."""
+        import llama_cpp
+
+        model = Path(self.llm.model_path)
+        stat = model.stat()
+        identity = [model.name, stat.st_size, stat.st_mtime_ns, llama_cpp.__version__]
+        identity += [self.llm.n_threads, self.llm.n_threads_batch, self._fixed_prefix_tokens()]
+        return hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
 
     @property
     def busy(self) -> bool:
@@ -304,14 +321,20 @@ class LlamaGenerator:
         if cached >= end:
             self.llm.n_tokens = end
             return end - start
-        key = np.asarray(tokens[start:end], dtype=np.int32).tobytes()
+        key = self._passages_key(tokens, end)
         cells = self.states.get(key)
-        if cells is not None and self._put_cells(cells, tokens, end):
-            return end - start
+        if cells is not None:
+            if self._put_cells(cells, tokens, end):
+                return end - start
+            self.states.discard(key)
         self.llm.n_tokens = start
         self.llm.eval(tokens[start:end])
         self.states.put(key, self._copy_cells(start, end), evict)
         return 0
+
+    def _passages_key(self, tokens: list[int], end: int) -> bytes:
+        """What kept KV cells are found by: the passages' tokens (the prefix is the same)."""
+        return np.asarray(tokens[self.prefix_tokens : end], dtype=np.int32).tobytes()
 
     def _copy_cells(self, start: int, end: int) -> bytes:
         """The KV cells of context positions `start` to `end` (the spare sequence holds them
@@ -421,7 +444,7 @@ class LlamaGenerator:
         end = self._passages_end(messages, tokens)
         if self.states is None or end is None:
             return "unsupported"
-        if np.asarray(tokens[self.prefix_tokens : end], dtype=np.int32).tobytes() in self.states:
+        if self._passages_key(tokens, end) in self.states:
             return "known"
         if self.states.full:
             return "full"

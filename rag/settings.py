@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         "about one reads only itself (about 3 MB a passage; 0 = every passage read with its "
         "question).",
     )
+    passage_states_dir: str = Field(
+        default_factory=lambda: str(default_cache_dir() / "passage-states"),
+        description="Where the passages read ahead are kept on disk too (within "
+        "passage_states_mb), so that a restart has them at once; empty = memory only.",
+    )
     read_ahead: bool = Field(
         True,
         description="While idle, the web chat and the API server read the indexed passages "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 
 import pytest
 
@@ -384,3 +385,23 @@ def test_reading_ahead_ends_when_the_model_has_no_more_room(make_assistant):
     generator.read_outcome = "full"
     assert make_assistant(generator).read_ahead() == 0
     assert len(generator.read) == 1
+
+
+def test_an_article_added_while_serving_is_read_ahead_too(make_assistant):
+    generator = FakeGenerator(3.0, [])
+    assistant = make_assistant(generator)
+    indexed = len(assistant.store.passages())
+    stop = assistant.start_reading_ahead()
+    assert stop is not None
+    try:
+        deadline = time.monotonic() + 30
+        while len(generator.read) < indexed:  # the first reading ahead is over
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assistant.add_article("nachtrag.txt", b"Nachtrag\n\nDer Hafen wird erweitert.")
+        deadline = time.monotonic() + 30
+        while not any("Hafen wird" in p[-1]["content"] for p in list(generator.read)):
+            assert time.monotonic() < deadline, "the new article was never read ahead"
+            time.sleep(0.05)
+    finally:
+        stop.set()

@@ -349,17 +349,36 @@ def test_a_passage_read_ahead_is_not_read_again_and_is_judged_the_same(assistant
     forget_kept_passages(generator)
     cold = assistant.ask(question)
     forget_kept_passages(generator)
-    best = assistant.search(question)[0]
+    best, second = assistant.search(question)[:2]
     assert read_ahead(generator, best) == "read"
     assert read_ahead(generator, best) == "known"
     # Another passage after it: the question's cells come back from where they are kept.
-    assert read_ahead(generator, assistant.search("Wer ist der CTO von Microsoft?")[0]) == "read"
+    assert read_ahead(generator, second) == "read"
     ahead = assistant.ask(question)
     assert "Amy Hood" in ahead.text and ahead.text == cold.text
     assert ahead.trace.yes_no_margin == cold.trace.yes_no_margin
     not_read = cold.timings["prompt_tokens_read"] - ahead.timings["prompt_tokens_read"]
     assert not_read >= generator.count_tokens(best.text)
     assert ahead.timings["prompt_tokens_necessary"] == cold.timings["prompt_tokens_necessary"]
+
+
+def test_passages_kept_on_disk_are_not_read_again_after_a_restart(assistant, tmp_path):
+    question = "Wer ist die CFO von Microsoft?"
+    generator = assistant.generator
+    kept, folder = generator.states, tmp_path / "states" / "this-model"
+    try:
+        generator.states = PassageStates(kept.max_bytes, folder)
+        generator.llm.n_tokens = generator.prefix_tokens
+        first = assistant.ask(question)  # reads its passage, keeps the cells on disk too
+        generator.states = PassageStates(kept.max_bytes, folder)  # restarted: memory empty
+        generator.llm.n_tokens = generator.prefix_tokens
+        again = assistant.ask(question)
+    finally:
+        generator.states = kept
+    assert again.text == first.text and "Amy Hood" in again.text
+    assert again.trace.yes_no_margin == first.trace.yes_no_margin
+    not_read = first.timings["prompt_tokens_read"] - again.timings["prompt_tokens_read"]
+    assert not_read >= generator.count_tokens(assistant.search(question)[0].text)
 
 
 def test_reading_ahead_gives_way_to_a_question_and_goes_on_after_it(assistant):
