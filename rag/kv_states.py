@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
 _DIGEST = 32  # a file's first bytes: the SHA-256 of the cells after them
+
+log = logging.getLogger(__name__)
 
 
 class PassageStates:
@@ -43,7 +46,13 @@ class PassageStates:
         self._lock = threading.Lock()
         self.folder = folder
         if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a read-only home, a file in its place: memory only
+                log.warning(
+                    "passage states folder %s unusable, keeping them in memory: %s", folder, exc
+                )
+                self.folder = None
 
     def __len__(self) -> int:
         return len(self._cells)
@@ -80,7 +89,7 @@ class PassageStates:
             if (cells := self._cells.pop(key, None)) is not None:
                 self.bytes -= len(cells)
         if self.folder is not None:
-            self._file(key).unlink(missing_ok=True)
+            _remove(self._file(key))
 
     def _keep(self, key: bytes, cells: bytes, evict: bool) -> bool:
         with self._lock:
@@ -109,7 +118,7 @@ class PassageStates:
             return None
         cells = data[_DIGEST:]
         if hashlib.sha256(cells).digest() != data[:_DIGEST]:
-            path.unlink(missing_ok=True)
+            _remove(path)
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: the last to go
@@ -125,7 +134,7 @@ class PassageStates:
             partial.write_bytes(hashlib.sha256(cells).digest() + cells)
             partial.replace(path)
         except OSError:
-            partial.unlink(missing_ok=True)
+            _remove(partial)
 
     def _room_on_disk(self, size: int, evict: bool) -> bool:
         """Whether `size` more bytes fit in `max_bytes` over every folder beside ours; with
@@ -142,8 +151,13 @@ class PassageStates:
         if not evict or size > self.max_bytes:
             return False
         for _, old, path in sorted(files):
-            path.unlink(missing_ok=True)
+            _remove(path)
             used -= old
             if used + size <= self.max_bytes:
                 return True
         return False
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)

@@ -38,3 +38,11 @@ def test_the_disk_holds_at_most_the_budget_over_every_models_folder(tmp_path):
     assert list(new.folder.glob("*.kv")) == []
     new.put(b"c", b"3" * 30)  # a question's: the least recently used file goes
     assert not first.exists() and len(list(new.folder.glob("*.kv"))) == 1
+
+
+def test_an_unusable_folder_keeps_the_cells_in_memory_with_a_warning(tmp_path, caplog):
+    in_the_way = tmp_path / "states"
+    in_the_way.write_text("a file where the folder should be")
+    states = PassageStates(1000, in_the_way / "model-a")
+    assert "unusable" in caplog.text and states.folder is None
+    assert states.put(b"passage", b"cells") and states.get(b"passage") == b"cells"
