@@ -155,7 +155,10 @@ def test_stream_gives_sources_then_text_then_the_answer(assistant):
 
 
 def test_an_answer_goes_on_from_the_judgement_reading_each_prompt_token_once(assistant):
-    answer = assistant.ask("Quel champion du monde de Go a été battu en 2017 ?")
+    # Its passage not read ahead (an earlier test's question may have kept it): all is read.
+    answer = asked_with_nothing_kept(
+        assistant, "Quel champion du monde de Go a été battu en 2017 ?"
+    )
     assert not answer.abstained and "Ke Jie" in answer.text
     assert [c.marker for c in answer.citations] == [1]  # the one passage it read
     assert answer.timings["prompt_tokens_read"] == answer.timings["prompt_tokens_necessary"]
@@ -335,6 +338,14 @@ def forget_kept_passages(generator) -> None:
     generator.llm.n_tokens = generator.prefix_tokens
 
 
+def asked_with_nothing_kept(assistant, question: str) -> Answer:
+    """The answer with no passage read ahead; nothing is kept after it either."""
+    forget_kept_passages(assistant.generator)
+    answer = assistant.ask(question)
+    forget_kept_passages(assistant.generator)
+    return answer
+
+
 def read_ahead(generator, passage) -> str:
     """Read `passage` ahead as the best one, once the model has been idle for a moment."""
     prompt = messages([PromptPassage(1, passage.title, passage.text, passage.withheld)], "", "en")
@@ -346,9 +357,7 @@ def read_ahead(generator, passage) -> str:
 def test_a_passage_read_ahead_is_not_read_again_and_is_judged_the_same(assistant):
     question = "Wer ist die CFO von Microsoft?"
     generator = assistant.generator
-    forget_kept_passages(generator)
-    cold = assistant.ask(question)
-    forget_kept_passages(generator)
+    cold = asked_with_nothing_kept(assistant, question)
     best, second = assistant.search(question)[:2]
     assert read_ahead(generator, best) == "read"
     assert read_ahead(generator, best) == "known"
@@ -384,9 +393,7 @@ def test_passages_kept_on_disk_are_not_read_again_after_a_restart(assistant, tmp
 def test_reading_ahead_gives_way_to_a_question_and_goes_on_after_it(assistant):
     question = "Wer ist der CTO von Microsoft?"
     generator = assistant.generator
-    forget_kept_passages(generator)
-    alone = assistant.ask(question)
-    forget_kept_passages(generator)
+    alone = asked_with_nothing_kept(assistant, question)
     outcomes: list[str] = []
     read = generator.read_ahead
     generator.read_ahead = lambda prompt: (outcome := read(prompt), outcomes.append(outcome))[0]
