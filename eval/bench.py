@@ -179,9 +179,9 @@ def main() -> None:
         ),
         (
             "passages read ahead (idle time)",
-            f"{read_ahead} of {passages} read in {read_ahead_s:.0f} s (the others kept on disk "
-            f"by an earlier run), their KV cells {(states.bytes if states else 0) / 2**20:.0f} "
-            "MB in memory",
+            f"{read_ahead} of {passages} read in {read_ahead_s:.0f} s (the others kept already, "
+            f"or no room), their KV cells {(states.bytes if states else 0) / 2**20:.0f} MB in "
+            "memory",
         ),
         ("retrieval p50 / p95", f"{pct(retrieval_ms, 50):.0f} / {pct(retrieval_ms, 95):.0f} ms"),
         ("search only p50 / p95", f"{pct(search_ms, 50):.0f} / {pct(search_ms, 95):.0f} ms"),

@@ -310,16 +310,14 @@ class Assistant:
         read = 0
         for passage in list(self.store.passages().values()):
             judged = [PromptPassage(1, passage.title, passage.text, passage.withheld)]
-            while not (stop is not None and stop.is_set()):
-                outcome = self.generator.read_ahead(messages(judged, "", passage.language))
-                if outcome in ("full", "unsupported"):
+            prompt = messages(judged, "", passage.language)
+            while (outcome := self.generator.read_ahead(prompt)) == "busy":
+                if stop is not None and stop.is_set():
                     return read
-                if outcome != "busy":
-                    read += outcome == "read"
-                    break
                 time.sleep(0.2)  # a question has the model
-            else:
-                return read
+            if outcome in ("full", "unsupported") or (stop is not None and stop.is_set()):
+                return read + (outcome == "read")
+            read += outcome == "read"
         return read
 
     def start_reading_ahead(self) -> threading.Event | None:

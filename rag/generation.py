@@ -139,7 +139,8 @@ class LlamaGenerator:
         self._last_request = 0.0  # when the last request let go of the model (monotonic)
         # llama.cpp asks between the steps of every evaluation whether to give up: Stop then
         # interrupts the reading of a long prompt too, not only the writing after it.
-        self.prefix_tokens = len(self._fixed_prefix_tokens())
+        self._prefix = self._fixed_prefix_tokens()
+        self.prefix_tokens = len(self._prefix)
         self.states: PassageStates | None = None
         if passage_states_mb:
             self._add_spare_sequence()  # a new context: before the abort check is set on it
@@ -176,7 +177,7 @@ class LlamaGenerator:
         model = Path(self.llm.model_path)
         stat = model.stat()
         identity = [model.name, stat.st_size, stat.st_mtime_ns, llama_cpp.__version__]
-        identity += [self.llm.n_threads, self.llm.n_threads_batch, self._fixed_prefix_tokens()]
+        identity += [self.llm.n_threads, self.llm.n_threads_batch, self._prefix]
         return hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
 
     @property
@@ -285,13 +286,14 @@ class LlamaGenerator:
         question, see rag.kv_states); None when there are no KV cells to keep for it."""
         if self.states is None:
             return None
-        segments = self._segments(messages, "")
-        content = segments[-2][0] if len(segments) > 2 and not segments[-2][1] else ""
+        content = str(messages[-1]["content"])
         if not content.startswith("<passages>") or PASSAGES_END not in content:
-            return None  # the question comes first, or a template that joins its messages
+            return None  # the question comes first
+        # The message's text is tokenized on its own after the fixed prefix (`_join`).
         cut = content.index(PASSAGES_END) + len(PASSAGES_END)
-        part = self._join(segments[:-2] + [(content[:cut], False)])
-        return len(part) if tokens[: len(part)] == part and len(part) < len(tokens) else None
+        part = self.llm.tokenize(content[:cut].encode(), add_bos=False, special=False)
+        end = self.prefix_tokens + len(part)
+        return end if tokens[self.prefix_tokens : end] == part and end < len(tokens) else None
 
     def _evaluate(self, tokens: list[int], passages_end: int | None = None) -> tuple[int, int]:
         """Feed `tokens` into the context, reusing the cached fixed prefix and, when the prompt's
@@ -432,7 +434,7 @@ class LlamaGenerator:
     def warm(self) -> None:
         """Evaluate the fixed prompt prefix once so that the first question reuses it."""
         with self._owned(None):
-            self._evaluate(self._fixed_prefix_tokens())
+            self._evaluate(self._prefix)
             self._prefix_state = self.llm.save_state()
             # Its copy of the logits (hundreds of MB) is not needed: the next prompt is evaluated.
             self._prefix_state.scores = self._prefix_state.scores[:1].copy()

@@ -418,6 +418,24 @@ def test_reading_ahead_gives_way_to_a_question_and_goes_on_after_it(assistant):
     assert meanwhile.trace.yes_no_margin == alone.trace.yes_no_margin
 
 
+def test_a_question_stops_a_passage_being_read_ahead_mid_reading(assistant):
+    generator = assistant.generator
+    forget_kept_passages(generator)
+    passage = assistant.search("Wer hat den offenen Brief an den Vorstand unterschrieben?")[0]
+    prompt = messages([PromptPassage(1, passage.title, passage.text, passage.withheld)], "", "en")
+    time.sleep(1.1)  # reading ahead waits for a quiet second after the last request
+    outcome: list[str] = []
+    reader = threading.Thread(target=lambda: outcome.append(generator.read_ahead(prompt)))
+    reader.start()
+    while not generator._reading_ahead and reader.is_alive():
+        time.sleep(0.001)
+    answer = assistant.ask("Wer ist die CFO von Microsoft?")  # the passage takes over a second
+    reader.join()
+    assert outcome == ["busy"]  # given up mid-reading, not finished first
+    assert "Amy Hood" in answer.text
+    assert read_ahead(generator, passage) == "read"  # and read whole afterwards
+
+
 def test_stop_interrupts_the_model_reading_the_passages_and_leaves_it_sound(assistant):
     prompt = prompt_over_found_passages(
         assistant, "Warum investierte Microsoft in OpenAI, und was schrieb Kevin Scott über Google?"
