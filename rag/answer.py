@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -76,25 +76,33 @@ class Answer:
     trace: Trace = field(default_factory=Trace)
 
 
-def valid_markers(valid: int | Collection[int]) -> frozenset[int]:
-    """The passage numbers an answer may cite: 1..valid, or the numbers given."""
-    return frozenset(range(1, valid + 1) if isinstance(valid, int) else valid)
+def valid_markers(valid: int | Collection[int] | Mapping[int, int]) -> dict[int, int]:
+    """The passage numbers an answer may cite (1..valid, or the numbers given), each with the
+    number shown for it: a mapping renumbers, when the prompt numbered a passage otherwise
+    than the sources shown (a passage judged alone is always [1] to the model)."""
+    if isinstance(valid, Mapping):
+        return dict(valid)
+    return {n: n for n in (range(1, valid + 1) if isinstance(valid, int) else valid)}
 
 
-def clean_markers(text: str, valid: int | Collection[int]) -> tuple[str, list[int]]:
-    """Remove markers outside 1..valid (or not in `valid`); return the text and the cited
-    numbers in order of first use.
+def clean_markers(
+    text: str, valid: int | Collection[int] | Mapping[int, int]
+) -> tuple[str, list[int]]:
+    """Remove markers outside 1..valid (or not in `valid`, or renumber them by it); return
+    the text and the cited numbers in order of first use.
 
     >>> clean_markers("A [2]. B [7][1, 9].", valid=3)
     ('A [2]. B [1].', [2, 1])
     >>> clean_markers("A [1]. B [2].", valid=[2])
     ('A. B [2].', [2])
+    >>> clean_markers("A [1].", valid={1: 3})
+    ('A [3].', [3])
     """
     cited: list[int] = []
-    allowed = valid_markers(valid)
+    shown = valid_markers(valid)
 
     def keep(match: re.Match) -> str:
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(1)) if int(n) in allowed]
+        numbers = [shown[int(n)] for n in re.findall(r"\d+", match.group(1)) if int(n) in shown]
         for n in numbers:
             if n not in cited:
                 cited.append(n)
@@ -109,8 +117,8 @@ class MarkerFilter:
     """Streams text deltas, holding back a possible `[n]` until it is complete, so that a
     marker pointing at nothing is never shown."""
 
-    def __init__(self, valid: int | Collection[int]):
-        self.valid = valid_markers(valid)
+    def __init__(self, valid: int | Collection[int] | Mapping[int, int]):
+        self.shown = valid_markers(valid)
         self.pending = ""
 
     def feed(self, delta: str) -> str:
@@ -130,14 +138,19 @@ class MarkerFilter:
         return self._drop_invalid(rest)
 
     def _drop_invalid(self, text: str) -> str:
-        return _SPACED_MARKER.sub(
-            lambda m: (
-                m.group(0)
-                if all(int(n) in self.valid for n in re.findall(r"\d+", m.group(1)))
-                else ""
-            ),
-            text,
-        )
+        def shown(match: re.Match) -> str:
+            numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
+            if not all(n in self.shown for n in numbers):
+                return ""
+            if all(self.shown[n] == n for n in numbers):
+                return match.group(0)
+            return (
+                match.group(0)[: match.start(1) - match.start(0)]
+                + ", ".join(str(self.shown[n]) for n in numbers)
+                + "]"
+            )
+
+        return _SPACED_MARKER.sub(shown, text)
 
 
 # Words that carry no fact in the three answer languages: an answer made of these and the

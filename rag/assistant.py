@@ -114,12 +114,23 @@ class _Turn:
         return round((time.perf_counter() - self.started) * 1000, 1)
 
     def messages(self, sources: list[Citation], question_first: bool = False) -> list[dict]:
-        passages = [PromptPassage(c.marker, c.title, c.text, c.withheld) for c in sources]
+        """The prompt over `sources`, numbered from [1] whatever their markers: a passage judged
+        alone reads as it was read ahead, so its KV cells are kept (`prompt_numbers`)."""
+        passages = [
+            PromptPassage(number, c.title, c.text, c.withheld)
+            for number, c in enumerate(sources, start=1)
+        ]
         return messages(passages, self.question, self.language, question_first)
 
     def other_language(self, sources: list[Citation]) -> bool:
         """Whether any of `sources` is in another language than the question."""
         return any(self.hits[c.marker - 1].passage.language != self.asked_in for c in sources)
+
+
+def prompt_numbers(sources: list[Citation]) -> dict[int, int]:
+    """Each passage's number in a prompt over `sources` (`_Turn.messages`), with its marker
+    among the sources shown: the model cites the one, the person sees the other."""
+    return {number: c.marker for number, c in enumerate(sources, start=1)}
 
 
 @dataclass(frozen=True)
@@ -584,7 +595,7 @@ class Assistant:
     ) -> abc.Generator[Delta, None, _Reading]:
         """Stream one reading, given the passages `given`, through the marker filter and the
         fact check."""
-        markers = MarkerFilter([c.marker for c in given])
+        markers = MarkerFilter(prompt_numbers(given))
         terms = PassageTerms([c.text for c in given], translated=turn.other_language(given))
         guard = FactGuard(turn.question, terms)
         raw = []
@@ -609,7 +620,7 @@ class Assistant:
         if reading.held:
             yield self._shown(turn, reading.held)
         given = reading.given
-        text, cited = clean_markers(reading.text, [c.marker for c in given])
+        text, cited = clean_markers(reading.text, prompt_numbers(given))
         if not cited and text and (supporting := best_supporting(text, [c.text for c in given])):
             # The small model often forgets its markers: cite the passage with the answer's terms.
             supporting = given[supporting - 1].marker

@@ -491,7 +491,14 @@ class LlamaGenerator:
             - _common_prefix(answer_tokens, judge_tokens)
         )
         judgement = replace(judgement, prompt_tokens=len(answer_tokens), read_tokens=read)
-        return Reply(judgement, lambda: self.stream(answer_tokens, max_tokens, cancel))
+        # Its passages' KV cells go back in if another judgement came in between.
+        answer_passages_end = self._passages_end(messages, answer_tokens)
+        return Reply(
+            judgement,
+            lambda: self.stream(
+                answer_tokens, max_tokens, cancel, passages_end=answer_passages_end
+            ),
+        )
 
     def answer(
         self, messages: list[dict], max_tokens: int, cancel: threading.Event | None = None
@@ -512,9 +519,14 @@ class LlamaGenerator:
         max_tokens: int,
         cancel: threading.Event | None = None,
         guesses: bool = True,
+        passages_end: int | None = None,
     ) -> Generation:
+        """Write the continuation of `tokens`; the passages up to `passages_end` (when given)
+        from their kept KV cells if the cache no longer holds them."""
         generation = Generation(iter(()))
-        generation.deltas = self._run(tokens, max_tokens, generation.stats, cancel, guesses)
+        generation.deltas = self._run(
+            tokens, max_tokens, generation.stats, cancel, guesses, passages_end
+        )
         return generation
 
     def _run(
@@ -524,9 +536,14 @@ class LlamaGenerator:
         stats: GenerationStats,
         cancel: threading.Event | None,
         guesses: bool,
+        passages_end: int | None,
     ) -> Iterator[str]:
         with self._owned(cancel):
             self._restore_prefix(tokens)  # into the usual logits table, before the writing's
+            if passages_end is not None:
+                cached = _common_prefix(tokens, self.llm._input_ids[: self.llm.n_tokens].tolist())
+                if self.prefix_tokens <= cached < passages_end:
+                    self._read_passages(tokens, passages_end, cached)
             with self._writing(tokens, guesses):
                 started = time.perf_counter()
                 chunks: Any = self.llm.create_completion(  # streamed: an iterator of chunk dicts

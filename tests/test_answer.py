@@ -36,6 +36,14 @@ def test_stream_filter_releases_a_bracket_that_is_not_a_marker():
     assert stream.flush() == " ["
 
 
+def test_stream_filter_shows_the_sources_number_of_a_passage_the_prompt_numbered_otherwise():
+    # A passage judged alone is [1] to the model and the second source to the person.
+    stream = MarkerFilter(valid={1: 2})
+    shown = [stream.feed(d) for d in ["Boston [", "1", "], nicht [2", "]."]]
+    assert "".join(shown) + stream.flush() == "Boston [2], nicht."
+    assert clean_markers("Boston [1], nicht [2].", valid={1: 2}) == ("Boston [2], nicht.", [2])
+
+
 def test_best_supporting_passage_shares_the_answers_numbers_and_names():
     passages = [
         "Microsoft investierte 1 Milliarde Dollar.",
