@@ -130,7 +130,8 @@ def test_when_the_best_passage_holds_no_answer_the_next_is_judged_alone(make_ass
     )
     question = "Was geschah in Kiel am Montag?"  # the weather comes first, then the port
     # The model says no to the best passage and yes to the second: the answer goes on from
-    # the second's judgement and cites it, never passage 1, which it was not given.
+    # the second's judgement and cites it, never passage 1, which it was not given. Judged
+    # alone, the second passage is [1] to the model (as read ahead) and [2] to the person.
     generator = FakeGenerator([0.2, 3.0], ["Im Hafen legten zwölf Schiffe an [1][2]."])
     answer = make_assistant(generator, judge_further=1).ask(question)
     assert [c.source for c in answer.sources[:2]] == ["wetter.txt", "hafen.txt"]
@@ -139,7 +140,7 @@ def test_when_the_best_passage_holds_no_answer_the_next_is_judged_alone(make_ass
     assert answer.text == "Im Hafen legten zwölf Schiffe an [2]."
     first, second = (judged[-1]["content"] for judged in generator.judged)
     assert "[1] Wetter in Kiel" in first and "Hafen" not in first
-    assert "[2] Hafen Kiel" in second and "Wetter" not in second
+    assert "[1] Hafen Kiel" in second and "Wetter" not in second
     assert answer.timings["prompt_tokens_read"] == 2 * 140  # both judgements' reading
 
     unasked = FakeGenerator([0.2, 3.0], ["Im Hafen legten zwölf Schiffe an [2]."])
@@ -157,12 +158,13 @@ def test_a_second_passage_as_close_as_the_best_is_judged_too_and_the_likelier_an
     question = "Was geschah in Kiel am Montag?"
     # Within any gap (2: cosines differ by less), the second passage is judged first, then the
     # best, whose prompt the answer then goes on from; the model's "yes" to the second wins.
-    generator = FakeGenerator([3.0, 0.2], ["Im Hafen legten zwölf Schiffe an [2]."])
+    generator = FakeGenerator([3.0, 0.2], ["Im Hafen legten zwölf Schiffe an [1]."])
     answer = make_assistant(generator, judge_second_within=2.0).ask(question)
     assert [j.passages for j in answer.trace.judgements] == [(2,), (1,)]
     assert not answer.abstained and [c.source for c in answer.citations] == ["hafen.txt"]
     assert answer.trace.yes_no_margin == 3.0 and generator.closed == 1  # the best's reply
-    assert "[2] Hafen Kiel" in generator.judged[0][-1]["content"]
+    assert "[1] Hafen Kiel" in generator.judged[0][-1]["content"]  # as it was read ahead
+    assert answer.text == "Im Hafen legten zwölf Schiffe an [2]."
     # On a tie the best passage is answered from; with no gap the second is not judged.
     tie = FakeGenerator(3.0, ["Es regnet [1]."])
     answer = make_assistant(tie, judge_second_within=2.0).ask(question)

@@ -371,6 +371,30 @@ def test_a_passage_read_ahead_is_not_read_again_and_is_judged_the_same(assistant
     assert ahead.timings["prompt_tokens_necessary"] == cold.timings["prompt_tokens_necessary"]
 
 
+def test_a_second_passage_judged_alone_is_not_read_again_once_read_ahead(
+    assistant, corpus_dir, tmp_path
+):
+    # Judged as a contender of the best, the second passage is [1] to the model, as it was
+    # read ahead: neither passage is read when the question comes.
+    contender = Assistant(
+        Settings(corpus=corpus_dir, index=tmp_path / "index", judge_second_within=1.0),
+        embedder=assistant.embedder,
+        generator=assistant.generator,
+        show_progress=False,
+    )
+    question = "Wer ist die CFO von Microsoft?"
+    generator = assistant.generator
+    cold = asked_with_nothing_kept(contender, question)
+    best, second = contender.search(question)[:2]
+    assert read_ahead(generator, best) == "read" and read_ahead(generator, second) == "read"
+    ahead = contender.ask(question)
+    assert [j.passages for j in ahead.trace.judgements] == [(2,), (1,)]
+    assert "Amy Hood" in ahead.text and ahead.text == cold.text
+    assert [j.margin for j in ahead.trace.judgements] == [j.margin for j in cold.trace.judgements]
+    not_read = cold.timings["prompt_tokens_read"] - ahead.timings["prompt_tokens_read"]
+    assert not_read >= generator.count_tokens(best.text) + generator.count_tokens(second.text)
+
+
 def test_passages_kept_on_disk_are_not_read_again_after_a_restart(assistant, tmp_path):
     question = "Wer ist die CFO von Microsoft?"
     generator = assistant.generator
