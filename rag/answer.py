@@ -115,7 +115,8 @@ def clean_markers(
 
 class MarkerFilter:
     """Streams text deltas, holding back a possible `[n]` until it is complete, so that a
-    marker pointing at nothing is never shown."""
+    marker pointing at nothing is never shown, and one the prompt numbered otherwise is
+    shown with the source's number."""
 
     def __init__(self, valid: int | Collection[int] | Mapping[int, int]):
         self.shown = valid_markers(valid)
@@ -131,13 +132,15 @@ class MarkerFilter:
         # "market.").
         start = len(self.pending[:start].rstrip(" \t"))
         ready, self.pending = self.pending[:start], self.pending[start:]
-        return self._drop_invalid(ready)
+        return self._as_shown(ready)
 
     def flush(self) -> str:
         rest, self.pending = self.pending, ""
-        return self._drop_invalid(rest)
+        return self._as_shown(rest)
 
-    def _drop_invalid(self, text: str) -> str:
+    def _as_shown(self, text: str) -> str:
+        """`text` with its markers as the person sees them: dropped, or renumbered."""
+
         def shown(match: re.Match) -> str:
             numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
             if not all(n in self.shown for n in numbers):
