@@ -36,7 +36,7 @@ from rag.followup import standalone_query
 from rag.generation import Generation, GenerationStats, Reply
 from rag.indexing import IndexReport, update_index
 from rag.language import OTHER_LANGUAGE_NOTE, answer_language, detect_language
-from rag.prompt import PromptPassage, messages, question_ahead, select_passages
+from rag.prompt import messages, numbered, question_ahead, select_passages
 from rag.protocols import BatchEmbedder, Embedder, Generator
 from rag.retrieval import Hit, Retriever
 from rag.screening import InstructionScreen, load_screen
@@ -114,13 +114,8 @@ class _Turn:
         return round((time.perf_counter() - self.started) * 1000, 1)
 
     def messages(self, sources: list[Citation], question_first: bool = False) -> list[dict]:
-        """The prompt over `sources`, numbered from [1] whatever their markers: a passage judged
-        alone reads as it was read ahead, so its KV cells are kept (`prompt_numbers`)."""
-        passages = [
-            PromptPassage(number, c.title, c.text, c.withheld)
-            for number, c in enumerate(sources, start=1)
-        ]
-        return messages(passages, self.question, self.language, question_first)
+        """The prompt over `sources`, numbered from [1] (`numbered`, `prompt_numbers`)."""
+        return messages(numbered(sources), self.question, self.language, question_first)
 
     def other_language(self, sources: list[Citation]) -> bool:
         """Whether any of `sources` is in another language than the question."""
@@ -128,7 +123,7 @@ class _Turn:
 
 
 def prompt_numbers(sources: list[Citation]) -> dict[int, int]:
-    """Each passage's number in a prompt over `sources` (`_Turn.messages`), with its marker
+    """Each passage's number in a prompt over `sources` (`numbered`), with its marker
     among the sources shown: the model cites the one, the person sees the other."""
     return {number: c.marker for number, c in enumerate(sources, start=1)}
 
@@ -320,8 +315,7 @@ class Assistant:
         `stop` is set. Returns how many passages it read."""
         read = 0
         for passage in list(self.store.passages().values()):
-            judged = [PromptPassage(1, passage.title, passage.text, passage.withheld)]
-            prompt = messages(judged, "", passage.language)
+            prompt = messages(numbered([passage]), "", passage.language)
             while (outcome := self.generator.read_ahead(prompt)) == "busy":
                 if stop is not None and stop.is_set():
                     return read

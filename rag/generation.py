@@ -483,16 +483,18 @@ class LlamaGenerator:
         passages_end = self._passages_end(judge_messages or messages, judge_tokens)
         judgement = self.judge(judge_tokens, cancel, passages_end)
         # llama.cpp goes on from the judgement's tokens as far as the answer's prompt matches them.
+        shared = _common_prefix(answer_tokens, judge_tokens)
         read = (
             len(judge_tokens)
             - judgement.reused_tokens
             - judgement.restored_tokens
             + len(answer_tokens)
-            - _common_prefix(answer_tokens, judge_tokens)
+            - shared
         )
         judgement = replace(judgement, prompt_tokens=len(answer_tokens), read_tokens=read)
-        # Its passages' KV cells go back in if another judgement came in between.
-        answer_passages_end = self._passages_end(messages, answer_tokens)
+        # When it shares the judgement's passages, their KV cells go back in before it is
+        # written if another judgement came in between.
+        answer_passages_end = passages_end if passages_end and shared >= passages_end else None
         return Reply(
             judgement,
             lambda: self.stream(
@@ -541,7 +543,7 @@ class LlamaGenerator:
         with self._owned(cancel):
             self._restore_prefix(tokens)  # into the usual logits table, before the writing's
             if passages_end is not None:
-                cached = _common_prefix(tokens, self.llm._input_ids[: self.llm.n_tokens].tolist())
+                cached = _common_prefix(tokens, self.llm._input_ids.tolist())
                 if self.prefix_tokens <= cached < passages_end:
                     self._read_passages(tokens, passages_end, cached)
             with self._writing(tokens, guesses):

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from rag.chunking import sentence_spans
 from rag.language import language_name
@@ -36,6 +37,31 @@ class PromptPassage:
     title: str
     text: str
     withheld: tuple[tuple[int, int], ...] = ()  # sentences that address the assistant
+
+
+class Quotable(Protocol):
+    """A passage as retrieved or cited: what a prompt quotes of it."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def withheld(self) -> tuple[tuple[int, int], ...]: ...
+
+
+def numbered(passages: Iterable[Quotable]) -> list[PromptPassage]:
+    """`passages` as a prompt gives them, numbered from [1] whatever their rank: a passage
+    judged alone then reads as it was read ahead, so its kept KV cells serve (rag.kv_states).
+
+    >>> from types import SimpleNamespace as P
+    >>> [p.number for p in numbered([P(title="T", text="a", withheld=())] * 2)]
+    [1, 2]
+    """
+    return [
+        PromptPassage(number, p.title, p.text, p.withheld)
+        for number, p in enumerate(passages, start=1)
+    ]
 
 
 # Where the passages end and the question begins: the prompt before it does not depend on the

@@ -12,7 +12,7 @@ from rag import Answer, Assistant, Delta, Settings, Sources
 from rag.answer import PassageTerms, numbers_in
 from rag.errors import ArticleError, QuestionError, Stopped
 from rag.kv_states import PassageStates
-from rag.prompt import SYSTEM, PromptPassage, messages
+from rag.prompt import SYSTEM, PromptPassage, messages, numbered
 from rag.summary import translation_messages
 from tests.helpers import REPO, copy_of_seeds
 
@@ -348,7 +348,7 @@ def asked_with_nothing_kept(assistant, question: str) -> Answer:
 
 def read_ahead(generator, passage) -> str:
     """Read `passage` ahead as the best one, once the model has been idle for a moment."""
-    prompt = messages([PromptPassage(1, passage.title, passage.text, passage.withheld)], "", "en")
+    prompt = messages(numbered([passage]), "", "en")
     while (outcome := generator.read_ahead(prompt)) == "busy":
         time.sleep(0.1)
     return outcome
@@ -393,6 +393,27 @@ def test_a_second_passage_judged_alone_is_not_read_again_once_read_ahead(
     assert [j.margin for j in ahead.trace.judgements] == [j.margin for j in cold.trace.judgements]
     not_read = cold.timings["prompt_tokens_read"] - ahead.timings["prompt_tokens_read"]
     assert not_read >= generator.count_tokens(best.text) + generator.count_tokens(second.text)
+
+
+def test_an_answer_after_another_judgement_puts_its_passage_back_instead_of_reading_it(
+    assistant,
+):
+    # As when a contender wins after the best passage was judged: the cache holds the other
+    # prompt when the answer is written, and the passage's kept cells go back in.
+    generator = assistant.generator
+    question = "Wer ist die CFO von Microsoft?"
+    best, second = assistant.search(question)[:2]
+    reply = generator.start(messages(numbered([best]), question, "de"), 40)
+    generator.start(messages(numbered([second]), question, "de"), 40).close()
+    batches: list[int] = []
+    evaluate = generator.llm.eval
+    generator.llm.eval = lambda tokens: (batches.append(len(tokens)), evaluate(tokens))[1]
+    try:
+        text = "".join(reply.answer())
+    finally:
+        del generator.llm.eval  # the class's own again
+    assert "Amy Hood" in text
+    assert batches and max(batches) < generator.count_tokens(best.text)  # the question alone
 
 
 def test_passages_kept_on_disk_are_not_read_again_after_a_restart(assistant, tmp_path):
@@ -446,7 +467,7 @@ def test_a_question_stops_a_passage_being_read_ahead_mid_reading(assistant):
     generator = assistant.generator
     forget_kept_passages(generator)
     passage = assistant.search("Wer hat den offenen Brief an den Vorstand unterschrieben?")[0]
-    prompt = messages([PromptPassage(1, passage.title, passage.text, passage.withheld)], "", "en")
+    prompt = messages(numbered([passage]), "", "en")
     time.sleep(1.1)  # reading ahead waits for a quiet second after the last request
     outcome: list[str] = []
     reader = threading.Thread(target=lambda: outcome.append(generator.read_ahead(prompt)))
