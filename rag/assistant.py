@@ -314,15 +314,16 @@ class Assistant:
         question and goes on after it; ends when all are read, there is no more room, or
         `stop` is set. Returns how many passages it read."""
         read = 0
+        stopped = stop.is_set if stop is not None else lambda: False
         for passage in list(self.store.passages().values()):
             prompt = messages(numbered([passage]), "", passage.language)
             while (outcome := self.generator.read_ahead(prompt)) == "busy":
-                if stop is not None and stop.is_set():
+                if stopped():
                     return read
                 time.sleep(0.2)  # a question has the model
-            if outcome in ("full", "unsupported") or (stop is not None and stop.is_set()):
-                return read + (outcome == "read")
             read += outcome == "read"
+            if outcome in ("full", "unsupported") or stopped():
+                return read
         return read
 
     def start_reading_ahead(self) -> threading.Event | None:
